@@ -34,7 +34,8 @@ demo: system-deps $(VENV)/.installed
 	$(BIN)/python examples/seed_tutorial.py --out $(OUT)
 	@echo "wrote:"; ls -1 $(OUT)
 
-test: system-deps $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev
+	SCRATCHGRAD_NEED_BROWSER=1 bash scripts/system-deps.sh
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(VENV)/.installed-bench
