@@ -1,0 +1,205 @@
+"""scratchgrad.data: seeded toy sets, the CSV loader's errors, minibatches."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from scratchgrad.data import (
+    DataFileError,
+    binary_labels,
+    load_csv,
+    make_circles,
+    make_moons,
+    make_spirals,
+    make_xor,
+    minibatches,
+    train_test_split,
+    tutorial,
+)
+
+GENERATORS = [make_moons, make_circles, make_spirals, make_xor]
+
+
+def test_tutorial_is_the_seeds_data():
+    xs, ys = tutorial()
+    assert xs == [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+    assert ys == [1.0, -1.0, -1.0, 1.0]
+    xs.append([0.0])
+    assert len(tutorial()[0]) == 4, "fresh lists every call"
+
+
+@pytest.mark.parametrize("make", GENERATORS)
+@pytest.mark.parametrize("n", [4, 7, 100])
+def test_generators_shape_labels_and_balance(make, n):
+    X, y = make(n, seed=0)
+    assert len(X) == len(y) == n
+    assert all(isinstance(row, list) and len(row) == 2 for row in X)
+    assert all(type(v) is float and math.isfinite(v) for row in X for v in row)
+    assert all(type(label) is float and label in (-1.0, 1.0) for label in y)
+    assert abs(y.count(1.0) - y.count(-1.0)) <= 1
+
+
+@pytest.mark.parametrize("make", GENERATORS)
+def test_generators_are_reproducible(make):
+    assert make(50, seed=3) == make(50, seed=3)
+    assert make(50, seed=3) != make(50, seed=4)
+    assert make(50, seed=random.Random(3)) == make(50, seed=3)
+    random.seed(9)
+    first = make(50)
+    random.seed(9)
+    assert make(50) == first, "seed=None uses the global random module"
+
+
+def test_moons_geometry_without_noise():
+    X, y = make_moons(40, noise=0.0, seed=0)
+    for (a, b), label in zip(X, y):
+        if label == -1.0:  # upper moon: unit half circle around (0, 0)
+            assert math.hypot(a, b) == pytest.approx(1.0) and b >= -1e-12
+        else:  # lower moon: unit half circle around (1, 0.5)
+            assert math.hypot(a - 1, b - 0.5) == pytest.approx(1.0) and b <= 0.5 + 1e-12
+    noisy, _ = make_moons(40, noise=0.1, seed=0)
+    assert noisy != X
+
+
+def test_circles_spirals_xor_geometry_without_noise():
+    X, y = make_circles(40, noise=0.0, factor=0.3, seed=0)
+    for (a, b), label in zip(X, y):
+        assert math.hypot(a, b) == pytest.approx(1.0 if label == -1.0 else 0.3)
+    X, y = make_spirals(40, noise=0.0, seed=0)
+    assert max(math.hypot(a, b) for a, b in X) == pytest.approx(1.0)
+    X, y = make_xor(40, noise=0.0, seed=0)
+    for (a, b), label in zip(X, y):
+        assert (1.0 if a * b > 0 else -1.0) == label
+        assert 0.1 <= abs(a) <= 1 and 0.1 <= abs(b) <= 1
+
+
+@pytest.mark.parametrize("make", GENERATORS)
+def test_generator_argument_errors(make):
+    with pytest.raises(ValueError, match="n_samples must be an int"):
+        make(1)
+    with pytest.raises(ValueError, match="n_samples must be an int"):
+        make(10.5)
+    with pytest.raises(ValueError, match="noise must be a finite number >= 0"):
+        make(10, noise=-0.1)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        make(10, seed="abc")
+
+
+# ---- CSV ----------------------------------------------------------------------------------
+
+
+def write(tmp_path, text, name="data.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_load_csv_with_header_and_blank_lines(tmp_path):
+    path = write(tmp_path, "\ufeffx0,x1,label\n1,2,1\n\n3.5,-4e-1,-1\n")
+    X, y = load_csv(path)
+    assert X == [[1.0, 2.0], [3.5, -0.4]] and y == [1.0, -1.0]
+    X, y = load_csv(path, target_column="x0")
+    assert X == [[2.0, 1.0], [-0.4, -1.0]] and y == [1.0, 3.5]
+    X, y = load_csv(path, target_column=0)
+    assert y == [1.0, 3.5]
+
+
+def test_load_csv_without_header_and_other_delimiters(tmp_path):
+    X, y = load_csv(write(tmp_path, "1;2;0\n3;4;1\n"), delimiter=";")
+    assert X == [[1.0, 2.0], [3.0, 4.0]] and y == [0.0, 1.0]
+    assert binary_labels(y) == [-1.0, 1.0]
+    with pytest.raises(DataFileError, match=r"row 1, column 1: 'a' is not a number"):
+        load_csv(write(tmp_path, "a,b\n1,2\n"), header=False)
+
+
+def test_load_csv_errors_name_file_row_and_column(tmp_path):
+    with pytest.raises(FileNotFoundError, match="CSV file not found: .*missing.csv"):
+        load_csv(tmp_path / "missing.csv")
+    with pytest.raises(DataFileError, match=r"empty\.csv: the file is empty"):
+        load_csv(write(tmp_path, "\n\n", "empty.csv"))
+    with pytest.raises(DataFileError, match="no data rows"):
+        load_csv(write(tmp_path, "a,b\n"))
+    with pytest.raises(DataFileError, match="row 3 has 2 columns, expected 3"):
+        load_csv(write(tmp_path, "1,2,3\n4,5,6\n7,8\n"))
+    with pytest.raises(DataFileError, match=r"data\.csv: row 3, column 2 \('b'\): 'abc' is not a number"):
+        load_csv(write(tmp_path, "a,b,c\n1,2,3\n4,abc,6\n"))
+    with pytest.raises(DataFileError, match=r"row 2, column 1: an empty cell"):
+        load_csv(write(tmp_path, "1,2\n,3\n"))
+    with pytest.raises(DataFileError, match=r"row 1, column 2: 'nan' is not finite"):
+        load_csv(write(tmp_path, "1,nan\n"))
+    with pytest.raises(DataFileError, match="row 1, column 2: 'x' is not a number"):
+        load_csv(write(tmp_path, "1,x\n2,3\n"))  # a half-numeric first row is data, not a header
+    with pytest.raises(DataFileError, match="needs at least 2 columns"):
+        load_csv(write(tmp_path, "1\n2\n"))
+    with pytest.raises(DataFileError, match="not UTF-8"):
+        (tmp_path / "bin.csv").write_bytes(b"1,2\n\xff\xfe,3\n")
+        load_csv(tmp_path / "bin.csv")
+    with pytest.raises(DataFileError, match="is a directory"):
+        load_csv(tmp_path)
+    good = write(tmp_path, "a,b\n1,2\n")
+    with pytest.raises(ValueError, match="target_column 2 is out of range for 2 columns"):
+        load_csv(good, target_column=2)
+    with pytest.raises(ValueError, match="no column named 'z'"):
+        load_csv(good, target_column="z")
+    with pytest.raises(ValueError, match="has no header row"):
+        load_csv(write(tmp_path, "1,2\n"), target_column="a")
+
+
+def test_load_csv_explicit_header(tmp_path):
+    X, y = load_csv(write(tmp_path, "10,20\n1,2\n"), header=True)
+    assert X == [[1.0]] and y == [2.0]
+
+
+def test_load_csv_row_numbers_count_blank_lines(tmp_path):
+    with pytest.raises(DataFileError, match="row 5, column 1"):
+        load_csv(write(tmp_path, "a,b\n1,2\n\n\nx,3\n"))
+
+
+def test_binary_labels_errors():
+    with pytest.raises(ValueError, match="exactly 2 distinct label values, got 3"):
+        binary_labels([0.0, 1.0, 2.0])
+    assert binary_labels([5.0, 2.0, 5.0]) == [1.0, -1.0, 1.0]
+
+
+def test_train_test_split():
+    X, y = make_moons(50, seed=0)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_fraction=0.2, seed=1)
+    assert len(Xte) == len(yte) == 10 and len(Xtr) == len(ytr) == 40
+    assert sorted(map(tuple, Xtr + Xte)) == sorted(map(tuple, X))
+    assert train_test_split(X, y, seed=1) == train_test_split(X, y, seed=1)
+    with pytest.raises(ValueError, match="test_fraction must be in"):
+        train_test_split(X, y, test_fraction=1.5)
+    with pytest.raises(ValueError, match="50 samples but y has 3"):
+        train_test_split(X, y[:3])
+
+
+# ---- minibatches --------------------------------------------------------------------------
+
+
+def test_minibatches_cover_the_data_once():
+    X = [[float(i), 0.0] for i in range(10)]
+    y = [float(i) for i in range(10)]
+    batches = list(minibatches(X, y, batch_size=4, seed=0))
+    assert [len(xb) for xb, _ in batches] == [4, 4, 2]
+    assert sorted(v for _, yb in batches for v in yb) == y
+    for xb, yb in batches:
+        assert [row[0] for row in xb] == yb, "samples keep their labels"
+    assert [yb for _, yb in minibatches(X, y, 4, seed=0)] == [yb for _, yb in batches]
+    assert [yb for _, yb in minibatches(X, y, 4, seed=1)] != [yb for _, yb in batches]
+    assert [yb for _, yb in minibatches(X, y, 4, shuffle=False)][0] == [0.0, 1.0, 2.0, 3.0]
+    assert [len(xb) for xb, _ in minibatches(X, y, 4, drop_last=True, seed=0)] == [4, 4]
+    rng = random.Random(0)
+    first, second = list(minibatches(X, y, 10, seed=rng)), list(minibatches(X, y, 10, seed=rng))
+    assert first != second, "a shared generator gives a new order every epoch"
+
+
+def test_minibatches_errors_come_at_the_call():
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        minibatches([[1.0]], [1.0], 0)
+    with pytest.raises(ValueError, match="X has 2 samples but y has 1"):
+        minibatches([[1.0], [2.0]], [1.0], 1)
+    with pytest.raises(ValueError, match="no samples"):
+        minibatches([], [], 1)
