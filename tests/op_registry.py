@@ -1,0 +1,297 @@
+"""One registry of tensor operations: scratchgrad's function, PyTorch's reference, the
+scalar engine's counterpart (for elementwise ops) and the inputs each one accepts.
+
+Every parametrized test of tests/test_tensor_ops.py is driven from `OPS`, so adding an
+op here adds it to the value, gradient, finite-difference and cross-engine checks.
+
+An `OpSpec`'s ``case`` is a hypothesis strategy drawing one call: the input arrays (each
+becomes a leaf that requires grad) and keyword arguments shared by both sides. Domain
+constraints live in the strategies (positive inputs for log, non-zero divisors, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from scratchgrad.engine import Value
+from scratchgrad.tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
+
+Case = tuple[list[np.ndarray], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    name: str
+    ours: Callable[..., Tensor]  # (*tensors, **kwargs) -> Tensor
+    torch_ref: Callable[..., torch.Tensor]  # (*torch tensors, **kwargs) -> torch.Tensor
+    case: st.SearchStrategy[Case]
+    value_fn: Callable[..., Value] | None = None  # the scalar engine's op, for elementwise ops
+    value_domain: Callable[[float], bool] | None = None  # inputs where value_fn is defined (all by default)
+    smooth: bool = True  # False: kinks / ties, where finite differences are not meaningful
+
+
+# ---- input strategies -----------------------------------------------------------------------------
+
+SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
+
+
+def _floats(low: float, high: float) -> st.SearchStrategy[float]:
+    return st.floats(low, high, allow_nan=False, allow_infinity=False, width=64)
+
+
+def _array(shape: tuple[int, ...], low: float = -3.0, high: float = 3.0, away_from: float | None = None) -> st.SearchStrategy[np.ndarray]:
+    elements = _floats(low, high)
+    if away_from is not None:  # keep |x| >= away_from (non-zero divisors)
+        elements = elements.filter(lambda v: abs(v) >= away_from)
+    return hnp.arrays(np.float64, shape, elements=elements)
+
+
+@st.composite
+def unary(draw: st.DrawFn, low: float = -3.0, high: float = 3.0) -> Case:
+    return [draw(_array(draw(SHAPES), low, high))], {}
+
+
+@st.composite
+def binary_broadcast(draw: st.DrawFn, second_low: float = -3.0, second_high: float = 3.0, away_from: float | None = None, first_low: float = -3.0) -> Case:
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=4))
+    a = draw(_array(shapes.input_shapes[0], first_low, 3.0))
+    b = draw(_array(shapes.input_shapes[1], second_low, second_high, away_from))
+    return [a, b], {}
+
+
+@st.composite
+def with_number(draw: st.DrawFn, numbers: st.SearchStrategy[float], low: float = -3.0, high: float = 3.0, away_from: float | None = None) -> Case:
+    return [draw(_array(draw(SHAPES), low, high, away_from))], {"c": draw(numbers)}
+
+
+@st.composite
+def reduction(draw: st.DrawFn, allow_none: bool = True) -> Case:
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+    ndim = len(shape)
+    axis_choices: list[st.SearchStrategy[Any]] = [
+        st.integers(-ndim, ndim - 1),
+        st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(tuple),
+    ]
+    if allow_none:
+        axis_choices.append(st.none())
+    axis = draw(st.one_of(*axis_choices))
+    return [draw(_array(shape))], {"axis": axis, "keepdims": draw(st.booleans())}
+
+
+@st.composite
+def with_ties(draw: st.DrawFn) -> Case:
+    """Entries from a tiny set, so the max/min is often shared: tests the tie rule."""
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+    arr = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 0.0, 0.5, 2.0])))
+    ndim = len(shape)
+    axis = draw(st.one_of(st.none(), st.integers(-ndim, ndim - 1)))
+    return [arr], {"axis": axis, "keepdims": draw(st.booleans())}
+
+
+@st.composite
+def along_axis(draw: st.DrawFn) -> Case:
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5))
+    return [draw(_array(shape, -20.0, 20.0))], {"axis": draw(st.integers(-len(shape), len(shape) - 1))}
+
+
+@st.composite
+def reshape_case(draw: st.DrawFn) -> Case:
+    shape = draw(SHAPES)
+    size = int(np.prod(shape))
+    # A target shape with the same number of entries: split the size into factors.
+    factors = [f for f in range(1, size + 1) if size % f == 0]
+    first = draw(st.sampled_from(factors))
+    target: tuple[int, ...] = (first, size // first)
+    if draw(st.booleans()):
+        target = (-1, size // first) if draw(st.booleans()) else (size,)
+    return [draw(_array(shape))], {"shape": target}
+
+
+@st.composite
+def transpose_case(draw: st.DrawFn) -> Case:
+    shape = draw(SHAPES)
+    perm = draw(st.permutations(list(range(len(shape)))))
+    return [draw(_array(shape))], {"axes": tuple(perm)}
+
+
+@st.composite
+def getitem_case(draw: st.DrawFn) -> Case:
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5))
+    kind = draw(st.sampled_from(["basic", "int", "fancy", "mask", "mixed"]))
+    if kind == "basic":
+        index: Any = draw(hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True))
+    elif kind == "int":
+        index = draw(st.integers(-shape[0], shape[0] - 1))
+    elif kind == "fancy":  # repeated indices: the backward must add their gradients up
+        index = np.array(draw(st.lists(st.integers(-shape[0], shape[0] - 1), min_size=1, max_size=7)))
+    elif kind == "mask":
+        index = draw(hnp.arrays(np.bool_, shape))
+    else:
+        rows = np.array(draw(st.lists(st.integers(0, shape[0] - 1), min_size=1, max_size=5)))
+        index = (rows, slice(None, None, -1)) if len(shape) > 1 else rows
+    return [draw(_array(shape))], {"index": index}
+
+
+@st.composite
+def join_case(draw: st.DrawFn, stacking: bool) -> Case:
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+    count = draw(st.integers(1, 3))
+    ndim = len(shape)
+    if stacking:
+        axis = draw(st.integers(-(ndim + 1), ndim))
+        arrays = [draw(_array(shape)) for _ in range(count)]
+    else:
+        axis = draw(st.integers(-ndim, ndim - 1))
+        arrays = []
+        for _ in range(count):
+            own = list(shape)
+            own[axis] = draw(st.integers(1, 3))
+            arrays.append(draw(_array(tuple(own))))
+    return arrays, {"axis": axis}
+
+
+@st.composite
+def matmul_case(draw: st.DrawFn) -> Case:
+    n, k, m = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    kind = draw(st.sampled_from(["2d", "vec-mat", "mat-vec", "vec-vec", "batched", "broadcast-batch"]))
+    if kind == "2d":
+        shapes = [(n, k), (k, m)]
+    elif kind == "vec-mat":
+        shapes = [(k,), (draw(st.integers(1, 3)), k, m) if draw(st.booleans()) else (k, m)]
+    elif kind == "mat-vec":
+        shapes = [(draw(st.integers(1, 3)), n, k) if draw(st.booleans()) else (n, k), (k,)]
+    elif kind == "vec-vec":
+        shapes = [(k,), (k,)]
+    elif kind == "batched":
+        b = draw(st.integers(1, 3))
+        shapes = [(b, n, k), (b, k, m)]
+    else:
+        b = draw(st.integers(2, 3))
+        shapes = [(b, 1, n, k), (draw(st.integers(1, 2)), k, m)]
+    return [draw(_array(s)) for s in shapes], {}
+
+
+@st.composite
+def linear_case(draw: st.DrawFn) -> Case:
+    fan_in, fan_out = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    lead = draw(st.sampled_from([(), (3,), (2, 3)]))
+    arrays = [draw(_array((*lead, fan_in))), draw(_array((fan_out, fan_in)))]
+    if draw(st.booleans()):
+        arrays.append(draw(_array((fan_out,))))
+    return arrays, {}
+
+
+@st.composite
+def cross_entropy_case(draw: st.DrawFn) -> Case:
+    classes = draw(st.integers(1, 5))
+    batch = draw(st.one_of(st.none(), st.integers(1, 6)))
+    shape = (classes,) if batch is None else (batch, classes)
+    logits = draw(_array(shape, -30.0, 30.0))
+    targets = np.array(draw(st.integers(0, classes - 1)) if batch is None else draw(st.lists(st.integers(0, classes - 1), min_size=batch, max_size=batch)))
+    return [logits], {"targets": targets, "reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
+
+
+# ---- torch helpers ----------------------------------------------------------------------------------
+
+
+def _torch_getitem(x: torch.Tensor, index: Any) -> torch.Tensor:
+    """x[index] in PyTorch for any numpy index (PyTorch has no negative slice steps):
+    numpy picks the flat positions, PyTorch gathers them (its backward adds repeats up)."""
+    positions = np.arange(x.numel()).reshape(tuple(x.shape))[index]
+    return x.reshape(-1)[torch.from_numpy(np.array(positions, dtype=np.int64))]  # a copy: no negative strides
+
+
+def _torch_axis(axis: Any, ndim: int) -> Any:
+    return tuple(range(ndim)) if axis is None else axis
+
+
+def _torch_reduce(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    def reduce(x: torch.Tensor, axis: Any, keepdims: bool) -> torch.Tensor:
+        if x.dim() == 0:
+            return x
+        return fn(x, dim=_torch_axis(axis, x.dim()), keepdim=keepdims)
+
+    return reduce
+
+
+def _torch_linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+    return torch.nn.functional.linear(x, w, b)
+
+
+def _ours_linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+    return linear(x, w, b)
+
+
+EXPONENTS = st.sampled_from([2, 3, 1, 0, -1, -2, 0.5, 1.5, -0.5, 2.5])
+
+
+def _pow_case() -> st.SearchStrategy[Case]:
+    # Non-integer exponents need a positive base; negative ones a base away from 0.
+    return EXPONENTS.flatmap(
+        lambda k: with_number(st.just(k), 0.2 if not float(k).is_integer() else -3.0, 3.0, away_from=0.2 if k < 0 else None)
+    )
+
+
+OPS: list[OpSpec] = [
+    # elementwise, two tensors, broadcasting
+    OpSpec("add", lambda a, b: a + b, lambda a, b: a + b, binary_broadcast(), lambda a, b: a + b),
+    OpSpec("sub", lambda a, b: a - b, lambda a, b: a - b, binary_broadcast(), lambda a, b: a - b),
+    OpSpec("mul", lambda a, b: a * b, lambda a, b: a * b, binary_broadcast(), lambda a, b: a * b),
+    OpSpec("div", lambda a, b: a / b, lambda a, b: a / b, binary_broadcast(away_from=0.3), lambda a, b: a / b),
+    OpSpec("pow_tensor", lambda a, b: a**b, lambda a, b: a**b, binary_broadcast(first_low=0.1), lambda a, b: a**b),
+    # a tensor and a Python number, on either side
+    OpSpec("add_number", lambda x, c: x + c, lambda x, c: x + c, with_number(_floats(-5, 5)), lambda x, c: x + c),
+    OpSpec("radd_number", lambda x, c: c + x, lambda x, c: c + x, with_number(_floats(-5, 5)), lambda x, c: c + x),
+    OpSpec("sub_number", lambda x, c: x - c, lambda x, c: x - c, with_number(_floats(-5, 5)), lambda x, c: x - c),
+    OpSpec("rsub_number", lambda x, c: c - x, lambda x, c: c - x, with_number(_floats(-5, 5)), lambda x, c: c - x),
+    OpSpec("mul_number", lambda x, c: x * c, lambda x, c: x * c, with_number(_floats(-5, 5)), lambda x, c: x * c),
+    OpSpec("rmul_number", lambda x, c: c * x, lambda x, c: c * x, with_number(_floats(-5, 5)), lambda x, c: c * x),
+    OpSpec("div_number", lambda x, c: x / c, lambda x, c: x / c, with_number(_floats(0.5, 5)), lambda x, c: x / c),
+    OpSpec("rdiv_number", lambda x, c: c / x, lambda x, c: c / x, with_number(_floats(-5, 5), away_from=0.3), lambda x, c: c / x),
+    OpSpec("pow_number", lambda x, c: x**c, lambda x, c: x**c, _pow_case(), lambda x, c: x**c),
+    OpSpec("rpow_number", lambda x, c: c**x, lambda x, c: c**x, with_number(_floats(0.2, 4)), lambda x, c: c**x),
+    # elementwise functions
+    OpSpec("neg", lambda x: -x, lambda x: -x, unary(), lambda x: -x),
+    OpSpec("exp", lambda x: x.exp(), torch.exp, unary(), lambda x: x.exp()),
+    OpSpec("log", lambda x: x.log(), torch.log, unary(0.05, 5.0), lambda x: x.log()),
+    OpSpec("tanh", lambda x: x.tanh(), torch.tanh, unary(), lambda x: x.tanh()),
+    OpSpec("sigmoid", lambda x: x.sigmoid(), torch.sigmoid, unary(-40, 40), lambda x: x.sigmoid()),
+    OpSpec("relu", lambda x: x.relu(), torch.relu, unary(), lambda x: x.relu(), smooth=False),
+    OpSpec("abs", lambda x: x.abs(), torch.abs, unary(), None, smooth=False),
+    OpSpec("sqrt", lambda x: x.sqrt(), torch.sqrt, unary(0.05, 5.0), lambda x: x**0.5),
+    # reductions
+    OpSpec("sum", lambda x, axis, keepdims: x.sum(axis, keepdims), _torch_reduce(torch.sum), reduction()),
+    OpSpec("mean", lambda x, axis, keepdims: x.mean(axis, keepdims), _torch_reduce(torch.mean), reduction()),
+    OpSpec("max", lambda x, axis, keepdims: x.max(axis, keepdims), _torch_reduce(torch.amax), reduction(), smooth=False),
+    OpSpec("min", lambda x, axis, keepdims: x.min(axis, keepdims), _torch_reduce(torch.amin), reduction(), smooth=False),
+    OpSpec("max_ties", lambda x, axis, keepdims: x.max(axis, keepdims), _torch_reduce(torch.amax), with_ties(), smooth=False),
+    OpSpec("logsumexp", lambda x, axis: x.logsumexp(axis), lambda x, axis: torch.logsumexp(x, dim=axis), along_axis()),
+    OpSpec("softmax", lambda x, axis: x.softmax(axis), lambda x, axis: torch.softmax(x, dim=axis), along_axis()),
+    OpSpec("log_softmax", lambda x, axis: x.log_softmax(axis), lambda x, axis: torch.log_softmax(x, dim=axis), along_axis()),
+    # shapes and indexing
+    OpSpec("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape), reshape_case()),
+    OpSpec("transpose", lambda x, axes: x.transpose(axes), lambda x, axes: x.permute(axes), transpose_case()),
+    OpSpec("T", lambda x: x.T, lambda x: x.permute(tuple(range(x.dim()))[::-1]), unary()),
+    OpSpec("getitem", lambda x, index: x[index], _torch_getitem, getitem_case()),
+    OpSpec("concatenate", lambda *xs, axis: concatenate(xs, axis), lambda *xs, axis: torch.cat(xs, dim=axis), join_case(False)),
+    OpSpec("stack", lambda *xs, axis: stack(xs, axis), lambda *xs, axis: torch.stack(xs, dim=axis), join_case(True)),
+    # products and losses
+    OpSpec("matmul", lambda a, b: a @ b, lambda a, b: a @ b, matmul_case()),
+    OpSpec("matmul_function", matmul, torch.matmul, matmul_case()),
+    OpSpec("linear", _ours_linear, _torch_linear, linear_case()),
+    OpSpec(
+        "cross_entropy",
+        lambda z, targets, reduction: cross_entropy(z, targets, reduction),
+        lambda z, targets, reduction: torch.nn.functional.cross_entropy(z, torch.from_numpy(targets), reduction=reduction),
+        cross_entropy_case(),
+    ),
+]
+
+BY_NAME = {op.name: op for op in OPS}
+ELEMENTWISE = [op for op in OPS if op.value_fn is not None]
