@@ -26,6 +26,10 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp creates 0600 files; saved models and pictures get the usual umask mode
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp_name, 0o666 & ~mask)
         os.replace(tmp_name, target)
     except BaseException:
         try:

@@ -25,9 +25,16 @@ class _GradMode:
     """Context manager and decorator that sets gradient recording for its extent."""
 
     _mode: bool
+    _saved: list[bool]
 
-    def __init__(self) -> None:
-        self._saved: list[bool] = []
+    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+        # `@no_grad` without parentheses (as PyTorch allows) passes the function here
+        instance = super().__new__(cls)
+        instance._saved = []
+        return instance(func) if func is not None else instance
+
+    def __init__(self, func: Callable[..., Any] | None = None) -> None:
+        pass
 
     def __enter__(self) -> None:
         global enabled
@@ -53,7 +60,7 @@ class _GradMode:
 
 
 class no_grad(_GradMode):
-    """``with no_grad():`` or ``@no_grad()``: operations inside record no graph."""
+    """``with no_grad():``, ``@no_grad()`` or ``@no_grad``: operations inside record no graph."""
 
     _mode = False
 
