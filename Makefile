@@ -16,7 +16,7 @@ $(BIN)/python:
 
 # Stamps re-run an install only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[digits]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
@@ -31,8 +31,9 @@ system-deps:
 	@bash scripts/system-deps.sh
 
 demo: system-deps $(VENV)/.installed
-	$(BIN)/python examples/seed_tutorial.py --out $(OUT)
-	@echo "wrote:"; ls -1 $(OUT)
+	$(BIN)/scratchgrad demo --out $(OUT)
+	$(BIN)/scratchgrad train --dataset moons --out $(OUT)
+	@echo "everything in $(OUT)/:"; ls -1 $(OUT)
 
 test: $(VENV)/.installed-dev
 	SCRATCHGRAD_NEED_BROWSER=1 bash scripts/system-deps.sh
