@@ -176,7 +176,9 @@ SEED_QUERY = [4.0, 5.0, -3.0]
 
 
 def _add_demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="out", metavar="DIR", help="folder for the pictures and the model (default: out)")
+    parser.add_argument(
+        "--out", default="out", metavar="DIR", help="folder for the pictures and the model (default: out)"
+    )
     parser.add_argument(
         "--seed", type=int, default=0, metavar="N", help="random seed for the MLP's initial weights (default: 0)"
     )
@@ -188,13 +190,17 @@ def _seed_expression(out: Path, written: _Written, missing: list[str]) -> None:
     from scratchgrad import Value
 
     _say("== 1. An expression: L = (a*b + c) * f, the seed's first graph")
+    # the seed's own cell
     a = Value(2.0, label="a")
     b = Value(-3.0, label="b")
     c = Value(10.0, label="c")
-    e = a * b; e.label = "e"  # noqa: E702 - the seed's own lines
-    d = e + c; d.label = "d"  # noqa: E702
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
     f = Value(-2.0, label="f")
-    L = d * f; L.label = "L"  # noqa: E702
+    L = d * f
+    L.label = "L"
     _say(f"L = {L.data}")
     _render_picture(L, out / "seed_L.svg", written, missing)
     _render_picture(L, out / "seed_L.png", written, missing)
@@ -228,16 +234,22 @@ def _seed_neuron(out: Path, written: _Written, missing: list[str]) -> dict[str, 
 
     _say("")
     _say("== 2. A neuron: o = tanh(x1*w1 + x2*w2 + b)")
+    # the seed's own cell
     x1 = Value(2.0, label="x1")
     x2 = Value(0.0, label="x2")
     w1 = Value(-3.0, label="w1")
     w2 = Value(1.0, label="w2")
     b = Value(6, label="b")
-    x1w1 = x1 * w1; x1w1.label = "x1*w1"  # noqa: E702 - the seed's own lines
-    x2w2 = x2 * w2; x2w2.label = "x2*w2"  # noqa: E702
-    x1w1x2w2 = x1w1 + x2w2; x1w1x2w2.label = "x1*w1 + x2*w2"  # noqa: E702
-    n = x1w1x2w2 + b; n.label = "n"  # noqa: E702
-    o = n.tanh(); o.label = "o"  # noqa: E702
+    x1w1 = x1 * w1
+    x1w1.label = "x1*w1"
+    x2w2 = x2 * w2
+    x2w2.label = "x2*w2"
+    x1w1x2w2 = x1w1 + x2w2
+    x1w1x2w2.label = "x1*w1 + x2*w2"
+    n = x1w1x2w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
     _render_picture(o, out / "seed_neuron.svg", written, missing)
     _render_picture(o, out / "seed_neuron.png", written, missing)
     steps = out / "seed_neuron_steps.html"
@@ -441,16 +453,18 @@ class TrainConfig:
     noise: float = 0.1
 
 
+# The options of `scratchgrad train` that override a field of TrainConfig.
+TRAIN_SETTINGS = (
+    "hidden", "activation", "loss", "optimizer", "lr", "schedule",
+    "momentum", "epochs", "batch_size", "l2", "samples", "noise",
+)  # fmt: skip
+
 # Settings that train well out of the box (checked by the tests with fewer epochs).
 PRESETS: dict[str, TrainConfig] = {
     # micrograd's demo: 2-16-16-1 relu, hinge + L2 1e-4, SGD lr 1.0 -> 0.1, full batch
     "moons": TrainConfig([16, 16], "relu", "hinge", "sgd", 1.0, 100, None, l2=1e-4, schedule="linear"),
-    "circles": TrainConfig(
-        [16, 16], "relu", "hinge", "sgd", 1.0, 100, None, l2=1e-4, schedule="linear", noise=0.05
-    ),
-    "spirals": TrainConfig(
-        [16, 16], "tanh", "hinge", "adam", 0.05, 200, None, schedule="cosine", noise=0.05
-    ),
+    "circles": TrainConfig([16, 16], "relu", "hinge", "sgd", 1.0, 100, None, l2=1e-4, schedule="linear", noise=0.05),
+    "spirals": TrainConfig([16, 16], "tanh", "hinge", "adam", 0.05, 200, None, schedule="cosine", noise=0.05),
     "xor": TrainConfig([8, 8], "relu", "hinge", "sgd", 0.5, 100, None, l2=1e-4, schedule="linear"),
     # the seed's own run: MLP(3, [4, 4, 1]) tanh, summed squared error, SGD lr 0.1, 50 steps
     "tutorial": TrainConfig([4, 4], "tanh", "sse", "sgd", 0.1, 50, None),
@@ -501,13 +515,18 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     settings.add_argument("--momentum", type=_non_negative_float, help="SGD momentum")
     settings.add_argument("--epochs", type=_non_negative_int, help="passes over the training data")
     settings.add_argument(
-        "--batch-size", type=_positive_int, metavar="N", help="samples per update (default: all of them for the 2-D sets)"
+        "--batch-size",
+        type=_positive_int,
+        metavar="N",
+        help="samples per update (default: all of them for the 2-D sets)",
     )
     settings.add_argument("--l2", type=_non_negative_float, metavar="ALPHA", help="L2 penalty alpha * sum(w^2)")
     data = parser.add_argument_group("generated data (moons, circles, spirals, xor)")
     data.add_argument("--samples", type=_positive_int, metavar="N", help="number of training points")
     data.add_argument("--noise", type=_non_negative_float, help="standard deviation of the noise added to each point")
-    parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed for data, weights and batches (default: 0)")
+    parser.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="random seed for data, weights and batches (default: 0)"
+    )
     parser.add_argument("--out", default="out", metavar="DIR", help="folder for the plots and the model (default: out)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -532,14 +551,7 @@ def _train_epilog() -> str:
 
 def _config(args: argparse.Namespace) -> TrainConfig:
     preset = PRESETS[args.dataset.name]
-    overrides = {
-        key: getattr(args, key)
-        for key in (
-            "hidden", "activation", "loss", "optimizer", "lr", "schedule", "momentum",
-            "epochs", "batch_size", "l2", "samples", "noise",
-        )  # fmt: skip
-        if getattr(args, key) is not None
-    }
+    overrides = {key: getattr(args, key) for key in TRAIN_SETTINGS if getattr(args, key) is not None}
     if args.dataset.name not in GENERATED:
         for key in ("samples", "noise"):
             if key in overrides:
@@ -593,7 +605,9 @@ def _load_problem(spec: DatasetSpec, config: TrainConfig, seed: int) -> Problem:
         X, y = make(config.samples, noise=config.noise, seed=seed)
         # A fresh sample of the same distribution measures how well the model generalises.
         X_test, y_test = make(config.samples, noise=config.noise, seed=seed + 1_000_003)
-        return Problem(X, y, "binary", 2, X_test, y_test, f"{spec.name} ({config.samples} samples, noise {config.noise:g})")
+        return Problem(
+            X, y, "binary", 2, X_test, y_test, f"{spec.name} ({config.samples} samples, noise {config.noise:g})"
+        )
     if spec.name == "tutorial":
         X, y = data.tutorial()
         return Problem(X, y, "binary", 2, description="the seed's 4 samples")
@@ -633,7 +647,9 @@ def _check_loss_fits(config: TrainConfig, problem: Problem) -> None:
     if config.loss == "ce" and problem.kind == "binary":
         raise UsageError("--loss ce is for several classes; for two classes use hinge, bce, mse or sse")
     if config.loss != "ce" and problem.kind == "classes":
-        raise UsageError(f"--loss {config.loss} is for two classes; this data has {problem.classes} classes: use --loss ce")
+        raise UsageError(
+            f"--loss {config.loss} is for two classes; this data has {problem.classes} classes: use --loss ce"
+        )
 
 
 def _optimizer(config: TrainConfig, params: list[Any]) -> tuple[Any, Any]:
@@ -760,8 +776,11 @@ def _fit_tensor(model: Any, problem: Problem, config: TrainConfig, args: argpars
     label_type = np.int64 if problem.kind == "classes" else np.float64
     optimizer, scheduler = _optimizer(config, model.parameters())
     loss: Any = config.loss
-    if loss == "sse":  # the seed's summed squared error: the mean times the number of samples
-        loss = lambda outputs, targets: mse_loss(outputs, targets) * len(targets)  # noqa: E731
+    if loss == "sse":
+
+        def loss(outputs: Any, targets: Any) -> Any:  # the seed's summed squared error
+            return mse_loss(outputs, targets) * len(targets)
+
     try:
         return fit(
             model,
@@ -932,7 +951,9 @@ def _variable(text: str) -> tuple[str, float]:
     if not sep or not name or not number.strip():
         raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, e.g. x1=2.0; got {text!r}")
     if not name.isidentifier():
-        raise argparse.ArgumentTypeError(f"{name!r} is not a variable name (letters, digits, _; not starting with a digit)")
+        raise argparse.ArgumentTypeError(
+            f"{name!r} is not a variable name (letters, digits, _; not starting with a digit)"
+        )
     try:
         value = float(number)
     except ValueError:
@@ -963,7 +984,10 @@ def _add_graph_arguments(parser: argparse.ArgumentParser) -> None:
         "--steps", action="store_true", help="write the backward pass step by step as an HTML page (--out FILE.html)"
     )
     parser.add_argument(
-        "--rankdir", choices=("LR", "TB", "RL", "BT"), default="LR", help="direction of the drawing (default: LR, left to right)"
+        "--rankdir",
+        choices=("LR", "TB", "RL", "BT"),
+        default="LR",
+        help="direction of the drawing (default: LR, left to right)",
     )
 
 
@@ -1085,7 +1109,10 @@ def _add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", required=True, choices=sorted(EXPORT_FORMATS), help="the target format")
     parser.add_argument("--out", help="the file to write (default: MODEL with the format's suffix)")
     parser.add_argument(
-        "--dtype", default="float32", choices=("float32", "float64"), help="ONNX only: the numbers' type (default float32)"
+        "--dtype",
+        default="float32",
+        choices=("float32", "float64"),
+        help="ONNX only: the numbers' type (default float32)",
     )
 
 
@@ -1217,7 +1244,12 @@ def build_parser(subcommands: Sequence[Subcommand] = ()) -> argparse.ArgumentPar
 
 
 def _one_line_warnings(
-    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: str | None = None
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
 ) -> None:
     _warn(str(message))
 

@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """``python -m scratchgrad ARGS`` in a fresh interpreter, output captured as text."""
     return subprocess.run(
         [sys.executable, "-m", "scratchgrad", *args],
@@ -184,7 +186,11 @@ def test_demo_without_torch_or_graphviz_still_runs_and_says_what_it_skipped(tmp_
         f"raise SystemExit(main(['demo', '--out', {str(out)!r}, '--no-progress', '--seed', '3']))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env={**os.environ, "PATH": str(empty)}
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PATH": str(empty)},
     )
     assert result.returncode == 0, result.stderr
     assert "PyTorch check skipped: torch is not installed (pip install scratchgrad[torch])" in result.stdout
@@ -236,7 +242,9 @@ def test_the_moons_defaults_train_well_out_of_the_box(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("dataset", ["circles", "spirals", "xor"])
 def test_train_each_generated_data_set(dataset: str, tmp_path: Path) -> None:
-    result = run("train", "--dataset", dataset, "--epochs", "2", "--samples", "20", "--no-progress", "--out", str(tmp_path))
+    result = run(
+        "train", "--dataset", dataset, "--epochs", "2", "--samples", "20", "--no-progress", "--out", str(tmp_path)
+    )
     assert result.returncode == 0, result.stderr
     for name in ["loss.png", "boundary.png", "model.json"]:
         assert (tmp_path / f"{dataset}_{name}").is_file()
@@ -307,7 +315,19 @@ def test_train_on_a_csv_file_with_three_classes(engine: str, tmp_path: Path) -> 
 
 # ---- graph ------------------------------------------------------------------------------
 
-NEURON = ["tanh(x1*w1 + x2*w2 + b)", "--var", "x1=2", "--var", "x2=0", "--var", "w1=-3", "--var", "w2=1", "--var", "b=6"]
+NEURON = [
+    "tanh(x1*w1 + x2*w2 + b)",
+    "--var",
+    "x1=2",
+    "--var",
+    "x2=0",
+    "--var",
+    "w1=-3",
+    "--var",
+    "w2=1",
+    "--var",
+    "b=6",
+]
 
 
 def test_graph_prints_the_value_and_every_gradient(tmp_path: Path) -> None:
@@ -391,7 +411,10 @@ def test_graph_without_graphviz_fails_with_install_advice(tmp_path: Path) -> Non
     "args, fragments",
     [
         (["frobnicate"], ["invalid choice: 'frobnicate'"]),
-        (["train", "--dataset", "mnist"], ["unknown dataset 'mnist'", "moons, circles, spirals, xor, tutorial, digits or csv:PATH"]),
+        (
+            ["train", "--dataset", "mnist"],
+            ["unknown dataset 'mnist'", "moons, circles, spirals, xor, tutorial, digits or csv:PATH"],
+        ),
         (["train", "--dataset", "csv:"], ["csv: needs a file name"]),
         (["train", "--hidden", "16,x"], ["argument --hidden", "'16,x'"]),
         (["train", "--hidden", "16,0"], ["argument --hidden"]),
@@ -408,7 +431,10 @@ def test_graph_without_graphviz_fails_with_install_advice(tmp_path: Path) -> Non
         (["train", "--dataset", "csv:does-not-exist.csv"], ["csv:does-not-exist.csv: file not found"]),
         (["graph", "x +", "--var", "x=1"], ["syntax error at column 4"]),
         (["graph", "tanh(x1*w1)", "--var", "x1=1"], ["undefined variable 'w1' (given: x1)"]),
-        (["graph", "log(x - 2)", "--var", "x=1"], ["cannot evaluate log(x - 2)", "log is only defined for positive inputs"]),
+        (
+            ["graph", "log(x - 2)", "--var", "x=1"],
+            ["cannot evaluate log(x - 2)", "log is only defined for positive inputs"],
+        ),
         (["graph", "x / (x - 1)", "--var", "x=1"], ["division by zero"]),
         (["graph", "softplus(x)", "--var", "x=1"], ["unknown function 'softplus'", "exp, log, relu, sigmoid, tanh"]),
         (["graph", "x", "--var", "x"], ["argument --var", "expected NAME=NUMBER"]),
@@ -424,7 +450,11 @@ def test_graph_without_graphviz_fails_with_install_advice(tmp_path: Path) -> Non
     ],
 )
 def test_user_errors_exit_2_with_one_clear_line(
-    args: list[str], fragments: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    args: list[str],
+    fragments: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)
     status = cli.main(args)  # in-process, to keep the suite fast; the same cases run below in a subprocess
@@ -450,7 +480,7 @@ def test_user_errors_through_a_subprocess(args: list[str], fragment: str, tmp_pa
 def test_a_syntax_error_shows_the_caret_under_the_column() -> None:
     result = run("graph", "tanh(x1*w1 +* b)", "--var", "x1=1", "--var", "w1=1", "--var", "b=1")
     assert_usage_error(result, "syntax error at column 13: expected a number, a variable or '(' after '+', found '*'")
-    first, shown, caret = result.stderr.splitlines()
+    _, shown, caret = result.stderr.splitlines()
     assert shown == "  tanh(x1*w1 +* b)"
     assert caret == "  " + " " * 12 + "^"
 
@@ -490,7 +520,9 @@ def test_a_new_subcommand_is_one_table_entry(capsys: pytest.CaptureFixture[str])
     def add_arguments(parser: Any) -> None:
         parser.add_argument("--to", choices=["svg", "png"], required=True)
 
-    extra = cli.Subcommand("sketch", "sketch a model", "Sketch a model.", add_arguments, lambda args: seen.append(args.to) or 0)
+    extra = cli.Subcommand(
+        "sketch", "sketch a model", "Sketch a model.", add_arguments, lambda args: seen.append(args.to) or 0
+    )
     parser = cli.build_parser([*cli.SUBCOMMANDS, extra])
     args = parser.parse_args(["sketch", "--to", "png"])
     assert args._run(args) == 0 and seen == ["png"]
@@ -498,7 +530,9 @@ def test_a_new_subcommand_is_one_table_entry(capsys: pytest.CaptureFixture[str])
         parser.parse_args(["sketch", "--to", "tflite"])
 
 
-def test_interrupt_exits_130_without_a_traceback(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_interrupt_exits_130_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     def interrupted(args: Any) -> int:
         raise KeyboardInterrupt
 
@@ -531,7 +565,9 @@ def test_playground_command_help_and_bad_port() -> None:
     assert "invalid port 99999" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_playground_command_reports_a_taken_port(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_playground_command_reports_a_taken_port(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import socket
 
     with socket.socket() as busy:
