@@ -25,7 +25,7 @@ from scratchgrad.digits import Digits, load_digits, minibatches, toy_dataset
 from scratchgrad.tensor import Tensor, _resolve_dtype
 from scratchgrad.tensor_nn import LOSSES, Module, mlp
 from scratchgrad.train import History as _History
-from scratchgrad.train import TrainingDiverged
+from scratchgrad.train import TrainingDiverged, check_fit_settings
 
 LossFn = Callable[[Tensor, Any], Tensor]
 Seed = Union[int, np.random.Generator, None]
@@ -199,12 +199,7 @@ def fit(
     Xd, yd = _as_inputs(X, model), np.asarray(y)
     if Xd.ndim != 2 or len(Xd) != len(yd):
         raise ValueError(f"fit: X must be (samples, features) and y (samples,), got shapes {Xd.shape} and {yd.shape}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive int or None (full batch), got {batch_size!r}")
-    if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not (math.isfinite(l2) and l2 >= 0):
-        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+    check_fit_settings(epochs, batch_size, l2)
     loss_fn, kind = _loss_fn(loss)
     params = model.parameters()
     with grad_mode.no_grad():

@@ -209,6 +209,16 @@ def _progress_bar(enabled: bool | None, epochs: int) -> Any:
     return tqdm(total=epochs, desc="training", unit="epoch", leave=True)
 
 
+def check_fit_settings(epochs: object, batch_size: object, l2: object) -> None:
+    """The settings both engines' ``fit`` share, refused with a message naming the bad one."""
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive int or None (full batch), got {batch_size!r}")
+    if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not (math.isfinite(l2) and l2 >= 0):
+        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+
+
 def fit(
     model: Any,
     X: Sequence[Sequence[float]],
@@ -244,12 +254,7 @@ def fit(
     _check_inputs(model, X)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive int or None (full batch), got {batch_size!r}")
-    if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not (math.isfinite(l2) and l2 >= 0):
-        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+    check_fit_settings(epochs, batch_size, l2)
     loss_fn, label_kind = _loss_function(loss)
     _check_labels(y, label_kind, loss)
     params: list[Value] = list(model.parameters())
