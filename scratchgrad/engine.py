@@ -259,7 +259,21 @@ class Value:
     def __add__(self, other: Operand) -> Value:
         if type(other) is not Value:
             other = _operand(other, "+", True)
-        return _binary(self.data + other.data, "+", self, 1.0, other, 1.0)
+        if not grad_mode.enabled:
+            return _leaf(self.data + other.data, "+")
+        # `+` and `*` are most of every graph: they build their node here rather than
+        # through _binary, which saves a function call per node (about a tenth of a step).
+        out = _new(Value)
+        out.data = self.data + other.data
+        out.grad = 0.0
+        out.label = ""
+        out._op = "+"
+        out._a = self
+        out._da = 1.0
+        out._b = other
+        out._db = 1.0
+        out._mark = None
+        return out
 
     def __radd__(self, other: Operand) -> Value:  # other + self
         c = _operand(other, "+", False)
@@ -278,7 +292,19 @@ class Value:
         if type(other) is not Value:
             other = _operand(other, "*", True)
         x, y = self.data, other.data
-        return _binary(x * y, "*", self, y, other, x)
+        if not grad_mode.enabled:
+            return _leaf(x * y, "*")
+        out = _new(Value)  # built here, not by _binary: see __add__
+        out.data = x * y
+        out.grad = 0.0
+        out.label = ""
+        out._op = "*"
+        out._a = self
+        out._da = y
+        out._b = other
+        out._db = x
+        out._mark = None
+        return out
 
     def __rmul__(self, other: Operand) -> Value:  # other * self
         c = _operand(other, "*", False)
