@@ -46,6 +46,31 @@ class _Many:
 
 _MANY: Any = _Many()
 
+
+class UnknownDerivative:
+    """The local derivative of a node built by hand without ``_local``, as the seed's early
+    cells build them (``Value(t, (self,), 'tanh')``): such a node can be shown and drawn,
+    and ``backward()`` stops at it with this error instead of silently passing no gradient.
+    Multiplying it is what raises, so the chain rule's hot path pays nothing for the check.
+    """
+
+    __slots__ = ("op", "data")
+
+    def __init__(self, op: str, data: object) -> None:
+        self.op, self.data = op, data
+
+    def __mul__(self, grad: object) -> Any:
+        raise RuntimeError(
+            f"backward() reached a Value built by hand (op {self.op!r}, data {self.data}) whose local "
+            "derivatives are unknown: build it with scratchgrad's operators (e.g. x.tanh()), or pass "
+            "_local=(d data / d child, ...) to Value(data, _children, _op, _local=...)"
+        )
+
+    __rmul__ = __mul__
+
+    def __repr__(self) -> str:
+        return "unknown"
+
 _new = object.__new__  # a Value without running __init__: ops need none of its checks
 
 
@@ -154,7 +179,7 @@ def _node(data: Number, op: str, children: tuple[Value, ...], local: tuple[Numbe
     return out
 
 
-def _link(out: Value, children: tuple[Value, ...], local: tuple[Number, ...]) -> None:
+def _link(out: Value, children: tuple[Value, ...], local: tuple[Any, ...]) -> None:
     """Store ``children`` and their ``local`` derivatives in ``out``, in the smallest form."""
     n = len(children) if grad_mode.enabled else 0
     if n == 0:
@@ -172,7 +197,8 @@ class Value:
 
     ``Value(data, _children=(), _op='', label='')`` as in the seed; ``data`` is the number,
     ``grad`` is d(root)/d(this node) after ``root.backward()``. A node built by hand with
-    children also needs ``_local``: d(data)/d(child) for each child, in the same order.
+    children takes ``_local``: d(data)/d(child) for each child, in the same order; without
+    it the node can be drawn, but ``backward()`` through it raises a clear RuntimeError.
     """
 
     # A node's children and their local derivatives live in four slots (see the module
@@ -204,20 +230,16 @@ class Value:
         if type(data) is not float and type(data) is not int:  # fast path for the usual case
             data = _check_number(data, "Value data")
         children = tuple(_children)
-        if _local is None:  # a node built by hand, as in the seed's first cells
-            if children:
-                raise TypeError(
-                    "Value(data, _children, ...) also needs _local: the derivative of data "
-                    "with respect to each child (use the operators instead of building nodes)"
-                )
-            local: tuple[Number, ...] = ()
+        local: tuple[Any, ...]
+        if _local is None:  # a node built by hand, as in the seed's early cells
+            local = (UnknownDerivative(_op, data),) * len(children)
         else:
             local = tuple(_check_number(d, "_local entry") for d in _local)
             if len(local) != len(children):
                 raise ValueError(f"Value: {len(children)} children but {len(local)} local derivatives in _local")
-            for child in children:
-                if not isinstance(child, Value):
-                    raise TypeError(f"Value: children must be Values, got {type(child).__name__}: {child!r}")
+        for child in children:
+            if not isinstance(child, Value):
+                raise TypeError(f"Value: children must be Values, got {type(child).__name__}: {child!r}")
         self.data = data
         self.grad = 0.0
         self.label = label

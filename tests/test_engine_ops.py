@@ -189,10 +189,14 @@ def test_weighted_sum_with_mismatched_lengths_is_a_clear_error() -> None:
         weighted_sum([Value(1.0), Value(2.0)], [1.0, 2.0, 3.0])
 
 
-def test_node_with_children_but_no_local_derivative_is_a_clear_type_error() -> None:
+def test_node_with_children_but_no_local_derivative_stops_backward_clearly() -> None:
     a = Value(1.0)
-    with pytest.raises(TypeError, match="_local"):
-        Value(2.0, (a,), "+")
+    hand = Value(2.0, (a,), "+")  # the seed's early cells build nodes like this: allowed
+    assert hand._prev == (a,) and repr(hand._local) == "(unknown,)"
+    out = hand * 3.0
+    with pytest.raises(RuntimeError, match=r"built by hand \(op '\+', data 2.0\).*_local"):
+        out.backward()
+    assert a.grad == 0.0  # never a silent zero passed off as a gradient: it raised instead
     # no children: a plain leaf, as in the seed's first cells
     assert Value(2.0, (), "", label="x").label == "x"
 

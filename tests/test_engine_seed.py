@@ -220,21 +220,28 @@ def test_seed_draw_dot_runs_on_neuron_before_backward() -> None:
 # ---- the tanh cell: the seed attaches its own tanh to the class --------------------------------
 
 
-def test_seed_tanh_cell_builds_nodes_scratchgrad_refuses_clearly() -> None:
-    # The seed's cell defines tanh and attaches it with `Value.tanh = tanh`. We do not
-    # monkey-patch the shared class; we call the function. It builds a node with children but
-    # without its local derivative, which scratchgrad refuses with a clear TypeError (a node
-    # without a derivative would silently get no gradient); scratchgrad's own tanh is the
-    # replacement and gives the seed's value.
-    def tanh(self):  # type: ignore[no-untyped-def]
-        x = self.data
-        t = (math.exp(2 * x) - 1) / (math.exp(2 * x) + 1)
-        out = Value(t, (self,), "tanh")
-        return out
-
-    n = neuron_cell()["n"]
-    with pytest.raises(TypeError, match="_local"):
-        tanh(n)
+def test_seed_tanh_cell_runs_unchanged_and_backward_through_it_is_refused_clearly() -> None:
+    # The seed's cell, verbatim: it attaches its own tanh to the class. Its node has no
+    # local derivative (the seed adds _backward later), so it is drawn like the seed's, and
+    # backward() through it raises instead of silently giving the inputs no gradient.
+    saved = Value.tanh
+    try:
+        def tanh(self):  # type: ignore[no-untyped-def]
+            x = self.data
+            t = (math.exp(2*x) - 1)/(math.exp(2*x) + 1)
+            out = Value(t, (self, ), 'tanh')
+            return out
+        # Attach the instance method to the class
+        Value.tanh = tanh  # type: ignore[method-assign]
+        n = neuron_cell()["n"]
+        o = n.tanh(); o.label = 'o'  # noqa: E702
+        nodes, edges = trace(o)
+        assert o in nodes and (n, o) in edges and o._op == "tanh" and o.data == 0.0
+        draw_dot(o)
+        with pytest.raises(RuntimeError, match="built by hand"):
+            o.backward()
+    finally:
+        Value.tanh = saved  # type: ignore[method-assign]
     o = n.tanh(); o.label = "o"  # noqa: E702
     assert o.data == 0.0 and o._op == "tanh" and o._prev == (n,)
 
