@@ -46,6 +46,7 @@ __all__ = [
     "Variable",
     "evaluate",
     "parse",
+    "shorten",
     "unparse",
     "variable_names",
 ]
@@ -550,8 +551,9 @@ def variable_names(tree: Node | str) -> list[str]:
 # ---- evaluation --------------------------------------------------------------------------
 
 
-def _shorten(text: str) -> str:
-    return text if len(text) <= LABEL_WIDTH else text[: LABEL_WIDTH - 1] + "…"
+def shorten(text: str, width: int = LABEL_WIDTH) -> str:
+    """``text`` cut to at most ``width`` characters, ending in "…" when it was cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _leaf(name: str, given: object) -> Value:
@@ -634,6 +636,6 @@ def evaluate(
         except (ValueError, ZeroDivisionError, OverflowError) as error:
             raise ExprMathError(unparse(node), node.column, str(error)) from error
         if label_nodes and value is not args[0][0]:  # unary plus returns its operand: keep its label
-            value.label = _shorten(text[0])
+            value.label = shorten(text[0])
         results.append((value, any(a[1] for a in args), text))
     return results[0][0]
