@@ -139,16 +139,20 @@ def close_names(unknown: Sequence[str], known: Sequence[str], limit: int = 5) ->
                 bucket = index.setdefault(variant, [])
                 if len(bucket) < 8:  # a crowded variant ('x' of x1..x9) says little
                     bucket.append(name)
-    pairs = []
+    pairs: list[tuple[str, str]] = []
+    suggested: set[str] = set()
     for name in unknown:
         if len(pairs) >= limit:
             break
         if len(name) > _HINT_NAME_LENGTH:
             continue
-        candidates = list(dict.fromkeys(c for v in _deletions(name.lower()) for c in index.get(v, ()) if c != name))
+        candidates = list(dict.fromkeys(
+            c for v in _deletions(name.lower()) for c in index.get(v, ()) if c != name and c not in suggested
+        ))  # fmt: skip
         scored = [(difflib.SequenceMatcher(None, name, c).ratio(), c) for c in candidates]
         if scored and max(scored)[0] >= 0.5:
             pairs.append((name, max(scored)[1]))
+            suggested.add(max(scored)[1])  # one hint per known name: 'x0' -> 'x' says it all
     return pairs
 
 
