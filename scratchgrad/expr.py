@@ -16,7 +16,7 @@ ever handed to Python's ``eval``.
 
 ``evaluate(text, {"x": 2.0})`` builds the graph with one `Value` per variable (labelled by
 its name, shared by every use) and intermediate nodes labelled with their sub-expression,
-as the seed labels ``x1*w1``. Mistakes raise `ExprError` subclasses (all ValueErrors):
+as the tutorial labels ``x1*w1``. Mistakes raise `ExprError` subclasses (all ValueErrors):
 `ExprSyntaxError` with a caret under the offending column, `UndefinedVariableError`
 naming the missing names, `ExprMathError` for a math domain error in a sub-expression.
 """
@@ -636,7 +636,7 @@ def _check_tree(tree: object) -> Node:
 def unparse(tree: Node) -> str:
     """Syntax tree -> text with as few parentheses as possible; ``parse(unparse(t)) == t``.
 
-    Products and powers are written tight, sums spaced, as the seed labels them:
+    Products and powers are written tight, sums spaced, as the tutorial labels them:
     ``x1*w1 + x2*w2``.
     """
     results: list[tuple[str, int]] = []

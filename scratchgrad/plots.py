@@ -460,7 +460,7 @@ def activation_curves(name: str, xs: Sequence[float]) -> tuple[list[float], list
 
 
 def activations_figure(x_range: tuple[float, float] = (-5.0, 5.0), points: int = 401) -> Figure:
-    """tanh, relu and sigmoid with their derivatives, side by side (the seed plots tanh).
+    """tanh, relu and sigmoid with their derivatives, side by side (the tutorial plots tanh).
 
     x_range: (low, high) -> a Figure of three panels, f solid and f' dashed, both computed
     by scratchgrad's own Value ops and backward().

@@ -1,16 +1,16 @@
-"""Pictures of the graph behind a `Value`: the seed's ``draw_dot``, a compact view for big
+"""Pictures of the graph behind a `Value`: the tutorial's ``draw_dot``, a compact view for big
 graphs, and the backward pass played step by step.
 
 ``draw_dot(root)`` draws every `Value` as a record ``{ label | data | grad }`` with an op
-node in front of each computed value, edges child -> op -> value, exactly the seed's
+node in front of each computed value, edges child -> op -> value, exactly the tutorial's
 picture. It returns a ``graphviz.Digraph``: the last expression of a Jupyter cell shows it
 inline, ``render(dot, "graph.png")`` saves it (.svg, .png, .pdf or .dot source).
 
 ``backward_steps(root)`` replays ``root.backward()`` one node at a time, in the engine's own
 order, and ``animate_backward(root, "steps.html")`` turns those steps into one
-self-contained web page (a slider, play/pause, prev/next, arrow keys) in which the node
+self-contained web page (a slider, play/pause, prev/next, arrow keys, zoom) in which the node
 being processed is highlighted and gradients fill in as the chain rule reaches them: the
-seed's manual ``_backward()`` cells, automated.
+tutorial's manual ``_backward()`` cells, automated.
 
 Drawing needs Graphviz's ``dot`` program. When it is missing, the renderers write the
 ``.dot`` source next to the requested file and raise `GraphvizMissingError`, whose
@@ -83,7 +83,7 @@ def _check_root(root: object, caller: str) -> Value:
 
 def _topological_order(root: Value) -> list[Value]:
     """Every node below ``root``, children before parents, in an order fixed by the graph's
-    structure alone (depth-first along ``_prev``, like the seed's ``build_topo``), so two
+    structure alone (depth-first along ``_prev``, like the tutorial's ``build_topo``), so two
     equal graphs give equal drawings. Iterative: deep graphs are fine."""
     order: list[Value] = []
     visited = {root}
@@ -102,7 +102,7 @@ def _topological_order(root: Value) -> list[Value]:
 
 
 def trace(root: Value) -> tuple[set[Value], set[tuple[Value, Value]]]:
-    """All nodes below ``root`` and all edges ``(child, parent)`` between them, as in the seed.
+    """All nodes below ``root`` and all edges ``(child, parent)`` between them, as in the tutorial.
 
     root: a `Value` -> (set of Values, set of (child, parent) pairs).
     """
@@ -119,7 +119,7 @@ _RECORD_SPECIAL = re.compile(r'([{}|<>"])')
 
 
 def format_number(x: float) -> str:
-    """The seed's ``%.4f``; ``%.4e`` beyond 1e6 in magnitude so a huge number cannot stretch a node."""
+    """The tutorial's ``%.4f``; ``%.4e`` beyond 1e6 in magnitude so a huge number cannot stretch a node."""
     if math.isfinite(x) and abs(x) >= 1e6:
         return "%.4e" % x
     return "%.4f" % x
@@ -158,7 +158,7 @@ def _describe(node: Value) -> str:
     return f"{kind} (data {format_number(node.data)})"
 
 
-# ---- the seed's picture ----------------------------------------------------------------------
+# ---- the tutorial's picture ----------------------------------------------------------------------
 
 def _check_drawing_options(format: str, rankdir: str) -> None:
     if rankdir not in RANKDIRS:
@@ -168,7 +168,7 @@ def _check_drawing_options(format: str, rankdir: str) -> None:
 
 
 # Network simplex (dot's x-coordinate pass) can take minutes on long chains whose nodes share
-# inputs; capping its iterations costs nothing visible on small graphs (the seed's pictures are
+# inputs; capping its iterations costs nothing visible on small graphs (the tutorial's pictures are
 # byte-identical) and brings those down to a second.
 _GRAPH_ATTR = {"nslimit": "5"}
 
@@ -234,13 +234,13 @@ def draw_dot(
     compact: bool | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
 ) -> graphviz.Digraph:
-    """The graph below ``root`` as the seed draws it: ``{ label | data %.4f | grad %.4f }`` records,
+    """The graph below ``root`` as the tutorial draws it: ``{ label | data %.4f | grad %.4f }`` records,
     an op node in front of each computed value, edges child -> op -> value.
 
     root: a `Value` -> a ``graphviz.Digraph`` (shown inline by Jupyter; save it with `render`).
 
     ``format`` is used by the Digraph's own ``.render()``/``.pipe()``; ``rankdir`` is 'LR'
-    (left to right, the seed's), 'RL', 'TB' or 'BT'. Node names are positions in a
+    (left to right, the tutorial's), 'RL', 'TB' or 'BT'. Node names are positions in a
     structural order, so drawing equal graphs gives byte-identical sources.
 
     Big graphs: with ``compact=None`` (default) a graph of more than ``max_nodes`` values
@@ -525,7 +525,7 @@ def backward_steps(root: Value, grad: float = 1.0) -> Iterator[BackwardStep]:
     exactly as ``backward()`` writes them: interior gradients start from 0 when the first
     step is taken, leaves accumulate. After the iterator is exhausted every ``.grad``
     equals what one ``root.backward(grad)`` call gives; stop early and the graph holds the
-    partial gradients of that step, as after the seed's manual ``_backward()`` cells.
+    partial gradients of that step, as after the tutorial's manual ``_backward()`` cells.
     """
     _check_root(root, "backward_steps")
     if isinstance(grad, bool) or not isinstance(grad, (int, float)):

@@ -37,7 +37,7 @@ from scratchgrad.cli.common import (
 )
 from scratchgrad.cli.demo import DEMO
 from scratchgrad.cli.export import EXPORT
-from scratchgrad.cli.graph import GRAPH, USAGE_HINT
+from scratchgrad.cli.graph import GRAPH
 from scratchgrad.cli.playground import PLAYGROUND
 from scratchgrad.cli.presets import PRESETS
 from scratchgrad.cli.train import TRAIN
@@ -70,11 +70,8 @@ class _ArgumentParser(argparse.ArgumentParser):
         choice = _INVALID_CHOICE.search(message)
         if choice:
             hint = did_you_mean(choice.group(1), re.findall(r"'([^']*)'", choice.group(2)))
-        elif self.prog.endswith(" graph"):
-            if "required: expression" in message:
-                hint = f"; {USAGE_HINT}"
-            elif "unrecognized arguments: -" in message or "expected one argument" in message:
-                hint = "; an expression that starts with '-' goes after '--', e.g. scratchgrad graph --var x=3 -- \"-x**2\""
+        elif self.prog.endswith(" graph") and "expected one argument" in message:
+            hint = "; an expression that starts with '-' goes after '--', e.g. scratchgrad graph --var x=3 -- \"-x**2\""
         raise UsageError(f"{message}{hint} (see '{self.prog} --help')")
 
 
@@ -124,9 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         try:
-            args = parser.parse_args(argv)
+            args, extra = parser.parse_known_args(argv)
         except SystemExit as done:  # --help and --version end here
             return int(done.code or 0)
+        if extra:
+            hint = ""
+            if getattr(args, "command", None) == "graph" and extra[0].startswith("-"):
+                hint = "; an expression that starts with '-' goes after '--', e.g. scratchgrad graph --var x=3 -- \"-x**2\""
+            raise UsageError(f"unrecognized arguments: {' '.join(extra)}{hint} (see '{PROG} --help')")
         if args.command is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE

@@ -175,7 +175,7 @@ def engine_of(args: argparse.Namespace, config: TrainConfig, problem: Problem) -
     params = parameter_count(sizes_of(config, problem))
     if params > presets.MAX_PARAMETERS:
         raise UsageError(
-            f"the model would have {params:,} parameters, more than the limit of {presets.MAX_PARAMETERS:,}: "
+            f"the model would have {params:,} parameters, more than the limit of {presets.MAX_PARAMETERS:,} parameters: "
             "use smaller --hidden layers"
         )
     if args.dataset.name == "digits":
