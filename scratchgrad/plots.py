@@ -208,6 +208,12 @@ def plot_loss_curve(
 Predict = Callable[[Any], Any]
 
 
+def _is_model(candidate: object) -> bool:
+    from scratchgrad import nn, tensor_nn
+
+    return isinstance(candidate, (nn.Module, tensor_nn.Module))
+
+
 def model_predictor(model: object) -> Callable[[Any], np.ndarray]:
     """A function scoring many points at once with a scratchgrad model, for pictures.
 
@@ -341,7 +347,8 @@ def decision_boundary_figure(
 ) -> Figure:
     """The score of a 2-D classifier over the plane, its decision line, and the data.
 
-    predict: a callable taking m points -- an (m, 2) numpy array or a list of m [x0, x1]
+    predict: a scratchgrad model (scored on arrays, see `model_predictor`), or a callable
+    taking m points -- an (m, 2) numpy array or a list of m [x0, x1]
     lists (``accepts`` says which; 'auto' tries the array, then the list) -- and returning m
     scores (numbers, Values or an array; or an (m, k) array of class scores). X: n points,
     (n, 2); y: n labels, -1/+1 or class ids 0..k-1 -> a Figure.
@@ -356,6 +363,8 @@ def decision_boundary_figure(
         raise ValueError(f"accepts must be 'auto', 'array' or 'list', got {accepts!r}")
     if isinstance(resolution, bool) or not isinstance(resolution, int) or not 2 <= resolution <= 2000:
         raise ValueError(f"resolution must be an int from 2 to 2000, got {resolution!r}")
+    if _is_model(predict):  # a scratchgrad model: scored on arrays, many points at once
+        predict, accepts = model_predictor(predict), "array"
     if not callable(predict):
         raise TypeError(f"predict must be a callable returning scores, got {type(predict).__name__}")
     points = _points(X)
