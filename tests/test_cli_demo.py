@@ -89,7 +89,7 @@ def test_demo_without_torch_or_graphviz_still_runs_and_says_what_it_skipped(tmp_
     result = run_code(code, env={"PATH": str(empty)})
     assert result.returncode == 0, result.stderr
     assert "PyTorch check skipped: torch is not installed" in result.stdout
-    assert "pip install -e '" in result.stdout and "[torch]'" in result.stdout  # a command that works from a clone
+    assert "make install-torch" in result.stdout and "[torch]'" in result.stdout  # commands that work from a clone
     assert "agrees" not in result.stdout
     assert "L = -8.0" in result.stdout and "\nx1 -3.0\n" in result.stdout
     # Pictures: the Graphviz sources instead, and how to install Graphviz.

@@ -106,30 +106,33 @@ def human_size(size: int) -> str:
 
 
 def install_command(extra: str) -> str:
-    """The pip command that installs ``extra`` into the Python running now.
+    """How to install ``extra`` into the Python running now: the Makefile target in a clone,
+    and the pip command for this interpreter.
 
     From a clone (scratchgrad installed with ``pip install -e``), ``pip install
-    'scratchgrad[extra]'`` would look for scratchgrad on PyPI: name the clone instead."""
+    'scratchgrad[extra]'`` would look for scratchgrad on PyPI: the clone is named instead."""
     python = Path(sys.executable)
     root = Path(__file__).resolve().parents[2]
     here = Path.cwd()
     if not (root / "pyproject.toml").is_file():
-        return f"{python} -m pip install 'scratchgrad[{extra}]'"
+        return f"`{python} -m pip install 'scratchgrad[{extra}]'`"
     if python.parent.name == "bin" and python.parent.parent.parent == root:
         pip = os.path.relpath(python.parent / "pip", here) if here == root else str(python.parent / "pip")
     else:
         pip = f"{python} -m pip"
     target = "." if here == root else str(root)
-    return f"{pip} install -e '{target}[{extra}]'"
+    return f"`make install-{extra}` in the scratchgrad folder, or `{pip} install -e '{target}[{extra}]'`"
 
 
 def missing_extra(extra: str, what: str, error: BaseException) -> CommandFailed:
-    """The error for a missing optional package: which, and one command that installs it."""
+    """The error for a missing optional package: which, and how to install it. A library error
+    that already says how (it names its make target) is passed on as it is."""
+    message = str(error)
+    if f"make install-{extra}" in message:
+        return CommandFailed(message)
     name = getattr(error, "name", None)
     missing = f" (no module named '{name}')" if name else ""
-    return CommandFailed(
-        f"{what} needs the '{extra}' extra{missing}; install it with: {install_command(extra)}"
-    )
+    return CommandFailed(f"{what} needs the '{extra}' extra{missing}: install it with {install_command(extra)}")
 
 
 # ---- options -----------------------------------------------------------------------------

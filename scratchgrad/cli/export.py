@@ -76,8 +76,8 @@ EXPORT = Subcommand(
         "Read a model saved by scratchgrad (a scalar MLP's .json or a tensor model's .npz) and write it "
         "for PyTorch (a .pt file of its layers and state_dict, readable with torch.load(path, "
         "weights_only=True) or scratchgrad.export.load_torch) or as an ONNX graph checked by "
-        "onnx.checker. Needs the 'torch' or 'onnx' extra: from a clone of scratchgrad, "
-        ".venv/bin/pip install -e '.[torch]' or -e '.[onnx]'."
+        "onnx.checker. Needs the 'torch' or 'onnx' extra: in the scratchgrad folder, make install-torch or "
+        "make install-onnx (or .venv/bin/pip install -e '.[torch]' / -e '.[onnx]')."
     ),
     add_arguments=add_arguments,
     run=run,

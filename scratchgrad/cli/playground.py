@@ -49,7 +49,8 @@ PLAYGROUND = Subcommand(
         "xor), shape a network and press Play: the network trains on this machine with scratchgrad "
         "and the page shows the decision boundary, the train and test loss, the weights, and the "
         "computation graph of any point you click. Stop it with Ctrl-C. Needs the 'playground' "
-        "extra: from a clone of scratchgrad, .venv/bin/pip install -e '.[playground]' (or make playground)."
+        "extra: in the scratchgrad folder, make playground installs it and starts the page "
+        "(or .venv/bin/pip install -e '.[playground]')."
     ),
     add_arguments=add_arguments,
     run=run,
