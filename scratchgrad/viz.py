@@ -362,10 +362,10 @@ def _group_values(root: Value, order: Sequence[Value], by_op_only: bool) -> tupl
             else:
                 inputs = tuple(sorted({group_of[c] for c in node._prev if c._prev}))
                 key = (node._op, inputs, sum(1 for c in node._prev if not c._prev))
-            index = index_of_key.get(key)
-            if index is None:
-                index = index_of_key[key] = len(groups)
+            if key not in index_of_key:
+                index_of_key[key] = len(groups)
                 groups.append(_Group(node._op, [], {}))
+            index = index_of_key[key]
         group = groups[index]
         group.members.append(node)
         for child in node._prev:

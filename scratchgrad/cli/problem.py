@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from scratchgrad.cli.common import UsageError, did_you_mean, missing_extra, printable, say
 from scratchgrad.cli.presets import DATASETS, GENERATED, TrainConfig
@@ -62,8 +62,9 @@ def load(spec: DatasetSpec, config: TrainConfig, seed: int) -> Problem:
     if spec.name == "digits":
         return _digits()
     if spec.name in GENERATED:
-        make = {"moons": data.make_moons, "circles": data.make_circles,
-                "spirals": data.make_spirals, "xor": data.make_xor}[spec.name]  # fmt: skip
+        makers: dict[str, Callable[..., Any]] = {"moons": data.make_moons, "circles": data.make_circles,
+                                                 "spirals": data.make_spirals, "xor": data.make_xor}  # fmt: skip
+        make = makers[spec.name]
         X, y = make(config.samples, noise=config.noise, seed=seed)
         # A fresh sample of the same distribution measures how well the model generalises.
         X_test, y_test = make(config.samples, noise=config.noise, seed=seed + 1_000_003)

@@ -277,9 +277,7 @@ def run(args: argparse.Namespace) -> int:
     out = output_folder(args.out)
     written = Written()
     say(describe_run(config, problem, engine, why))
-    progress = None if not args.no_progress else False  # None: a bar only when stderr is a terminal
-    if not sys.stderr.isatty():
-        progress = False
+    progress = not args.no_progress and sys.stderr.isatty()  # a bar only where someone watches it
     trained = engines.train(engine, config, problem, args.dataset.name, args.seed, progress)
     check_not_diverged(trained.history, config)
     report(trained, problem, args.dataset.stem, out, written)
