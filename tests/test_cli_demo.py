@@ -120,3 +120,12 @@ def test_the_tutorial_module_holds_the_demos_content() -> None:
     check = tutorial.torch_check({"o": 0.0, "x2": 1.0, "w2": 0.0, "x1": -3.0, "w1": 2.0})
     if check is not None:
         assert check.agrees
+
+
+def test_a_folder_in_the_way_of_an_output_file_is_refused_first(tmp_path: Path) -> None:
+    from cli_support import assert_usage_error
+
+    (tmp_path / "tutorial_mlp.json").mkdir()
+    result = run("demo", "--out", str(tmp_path))
+    assert_usage_error(result, "tutorial_mlp.json is a folder")
+    assert result.stdout == "" and not (tmp_path / "tutorial_L.svg").exists()

@@ -212,3 +212,10 @@ def test_the_limits_are_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
     text = " ".join(capsys.readouterr().out.split())
     for fragment in ("2 to 100,000", "0 to 10", "4,096", "10,000,000 parameters", "in [0, 1)", "0 to 4,294,967,295"):
         assert fragment in text, fragment
+
+
+def test_a_folder_in_the_way_of_an_output_file_is_refused_before_training(tmp_path: Path) -> None:
+    (tmp_path / "moons_model.json").mkdir()
+    result = run("train", *SMALL, "--out", str(tmp_path))
+    assert_usage_error(result, f"--out {tmp_path / 'moons_model.json'} is a folder")
+    assert result.stdout == ""  # refused before any training

@@ -202,7 +202,7 @@ def output_file(path: str | Path, option: str = "--out") -> Path:
         raise UsageError(f"{option} {shown}: {error.strerror or error}") from None
     if info is not None:
         if stat.S_ISDIR(info.st_mode):
-            raise UsageError(f"{option} {shown} is a folder: give a file name, e.g. {shown}/{target.name or 'out'}.svg")
+            raise UsageError(f"{option} {shown} is a folder, not a file")
         if not stat.S_ISREG(info.st_mode):
             raise UsageError(f"{option} {shown} exists and is not a regular file (a device, pipe or socket): refusing to replace it")
     folder = target.parent
@@ -213,6 +213,13 @@ def output_file(path: str | Path, option: str = "--out") -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"{option} {shown}: cannot write to the folder {printable(folder)}: permission denied")
     return target
+
+
+def check_targets(folder: Path, names: Iterable[str], option: str = "--out") -> None:
+    """Before any work: each file a command will write into ``folder`` may be written there
+    (no folder, device or pipe in the way of one of them)."""
+    for name in names:
+        output_file(folder / name, option)
 
 
 class Written:

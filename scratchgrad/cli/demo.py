@@ -13,11 +13,21 @@ from scratchgrad.cli.common import (
     CommandFailed,
     Subcommand,
     Written,
+    check_targets,
     install_command,
     output_folder,
     say,
     warn,
 )
+
+
+# Every file the demo may write (the .dot files stand in for pictures without Graphviz).
+OUTPUTS = [
+    f"{stem}{suffix}"
+    for stem in ("tutorial_L", "tutorial_L_grads", "tutorial_neuron", "tutorial_neuron_backward")
+    for suffix in (".svg", ".png", ".dot")
+] + ["tutorial_neuron_steps.html", "tutorial_neuron_steps.dot", "activations.png", "tutorial_mlp_loss.png",
+     "tutorial_mlp.json"]  # fmt: skip
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -144,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
     from scratchgrad import plots
 
     out = output_folder(args.out)
+    check_targets(out, OUTPUTS)
     written = Written()
     pictures = Pictures(out, written)
     _expression(pictures)

@@ -17,6 +17,7 @@ from scratchgrad.cli.common import (
     Subcommand,
     UsageError,
     Written,
+    check_targets,
     number,
     output_folder,
     say,
@@ -275,6 +276,9 @@ def run(args: argparse.Namespace) -> int:
     check_loss_fits(config, problem)
     engine, why = engine_of(args, config, problem)
     out = output_folder(args.out)
+    stem = args.dataset.stem
+    check_targets(out, [f"{stem}_loss.png", f"{stem}_boundary.png", f"{stem}_confusion.png",
+                        f"{stem}_model.json", f"{stem}_model.npz"])  # fmt: skip
     written = Written()
     say(describe_run(config, problem, engine, why))
     progress = not args.no_progress and sys.stderr.isatty()  # a bar only where someone watches it
