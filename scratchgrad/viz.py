@@ -642,7 +642,7 @@ def animate_backward(
 
     The page shows one backward pass from zero gradients (as after ``zero_grad()``); the
     graph's own ``.grad`` values are left as they were. Its size grows with the graph (about
-    60 KB for the tutorial's neuron); graphs of more than ``max_nodes`` values (default
+    25 KB for the tutorial's neuron); graphs of more than ``max_nodes`` values (default
     1,000) are refused with a ValueError, as dot's layout would take too long: draw those with
     ``draw_dot``, which summarises big graphs.
     """
