@@ -102,6 +102,7 @@ def test_version() -> None:
         (["graph", " + ".join(["x"] * 1100), "--var", "x=1", "--out", "g.html"], ["too many for a step-through page"]),
         (["grap", "x"], ["invalid choice: 'grap'", "did you mean 'graph'?"]),
         (["trian"], ["did you mean 'train'?"]),
+        (["train", "--epcohs", "3"], ["unrecognized arguments: --epcohs", "did you mean '--epochs'?"]),
         (["train", "--activation", "tahn"], ["invalid choice: 'tahn'", "did you mean 'tanh'?"]),
         (["graph"], ["give the expression to draw"]),
     ],

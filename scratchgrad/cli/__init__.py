@@ -65,6 +65,11 @@ _INVALID_CHOICE = re.compile(r"invalid choice: '(.*)' \(choose from (.*)\)$", re
 class _ArgumentParser(argparse.ArgumentParser):
     """argparse, but errors become `UsageError` so `main` reports them in one line."""
 
+    commands: dict[str, argparse.ArgumentParser] = {}  # the sub-parsers, by subcommand name
+
+    def options(self) -> list[str]:
+        return [option for action in self._actions for option in action.option_strings]
+
     def error(self, message: str) -> NoReturn:
         hint = ""
         choice = _INVALID_CHOICE.search(message)
@@ -98,6 +103,7 @@ def build_parser(subcommands: Sequence[Subcommand] = ()) -> argparse.ArgumentPar
         )
         command.add_arguments(sub)
         sub.set_defaults(_run=command.run)
+        parser.commands = {**parser.commands, command.name: sub}
     return parser
 
 
@@ -126,9 +132,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(done.code or 0)
         if extra:
             hint = ""
-            if getattr(args, "command", None) == "graph" and extra[0].startswith("-"):
+            command = getattr(args, "command", None)
+            if command == "graph" and extra[0].startswith("-") and not extra[0].startswith("--"):
                 hint = "; an expression that starts with '-' goes after '--', e.g. scratchgrad graph --var x=3 -- \"-x**2\""
-            raise UsageError(f"unrecognized arguments: {' '.join(extra)}{hint} (see '{PROG} --help')")
+            elif command and extra[0].startswith("--"):
+                sub = parser.commands[command]
+                hint = did_you_mean(extra[0].split("=")[0], sub.options() if isinstance(sub, _ArgumentParser) else [])
+            where = f"{PROG} {command}" if command else PROG
+            raise UsageError(f"unrecognized arguments: {' '.join(extra)}{hint} (see '{where} --help')")
         if args.command is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
