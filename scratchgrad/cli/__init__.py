@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if command == "graph" and extra[0].startswith("-") and not extra[0].startswith("--"):
                 hint = "; an expression that starts with '-' goes after '--', e.g. scratchgrad graph --var x=3 -- \"-x**2\""
             elif command and extra[0].startswith("--"):
-                sub = parser.commands[command]
+                sub = parser.commands.get(command) if isinstance(parser, _ArgumentParser) else None
                 hint = did_you_mean(extra[0].split("=")[0], sub.options() if isinstance(sub, _ArgumentParser) else [])
             where = f"{PROG} {command}" if command else PROG
             raise UsageError(f"unrecognized arguments: {' '.join(extra)}{hint} (see '{where} --help')")
