@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from scratchgrad.extras import install_hint
+
 PROG = "scratchgrad"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -105,25 +107,6 @@ def human_size(size: int) -> str:
 # ---- optional extras ---------------------------------------------------------------------
 
 
-def install_command(extra: str) -> str:
-    """How to install ``extra`` into the Python running now: the Makefile target in a clone,
-    and the pip command for this interpreter.
-
-    From a clone (scratchgrad installed with ``pip install -e``), ``pip install
-    'scratchgrad[extra]'`` would look for scratchgrad on PyPI: the clone is named instead."""
-    python = Path(sys.executable)
-    root = Path(__file__).resolve().parents[2]
-    here = Path.cwd()
-    if not (root / "pyproject.toml").is_file():
-        return f"`{python} -m pip install 'scratchgrad[{extra}]'`"
-    if python.parent.name == "bin" and python.parent.parent.parent == root:
-        pip = os.path.relpath(python.parent / "pip", here) if here == root else str(python.parent / "pip")
-    else:
-        pip = f"{python} -m pip"
-    target = "." if here == root else str(root)
-    return f"`make install-{extra}` in the scratchgrad folder, or `{pip} install -e '{target}[{extra}]'`"
-
-
 def missing_extra(extra: str, what: str, error: BaseException) -> CommandFailed:
     """The error for a missing optional package: which, and how to install it. A library error
     that already says how (it names its make target) is passed on as it is."""
@@ -132,7 +115,7 @@ def missing_extra(extra: str, what: str, error: BaseException) -> CommandFailed:
         return CommandFailed(message)
     name = getattr(error, "name", None)
     missing = f" (no module named '{name}')" if name else ""
-    return CommandFailed(f"{what} needs the '{extra}' extra{missing}: install it with {install_command(extra)}")
+    return CommandFailed(f"{what} needs the '{extra}' extra{missing}: install it with {install_hint(extra)}")
 
 
 # ---- options -----------------------------------------------------------------------------

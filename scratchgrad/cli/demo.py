@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from scratchgrad import tutorial
+from scratchgrad.extras import install_hint
 from scratchgrad.cli.common import (
     EXIT_OK,
     CommandFailed,
     Subcommand,
     Written,
     check_targets,
-    install_command,
     output_folder,
     say,
     warn,
@@ -116,7 +116,7 @@ def _neuron(pictures: Pictures) -> dict[str, float]:
 def _torch_check(ours: dict[str, float]) -> bool | None:
     check = tutorial.torch_check(ours)
     if check is None:
-        say(f"PyTorch check skipped: torch is not installed (install it with {install_command('torch')})")
+        say(f"PyTorch check skipped: torch is not installed (install it with {install_hint('torch')})")
         return None
     verdict = "agrees" if check.agrees else f"DISAGREES (largest difference {check.largest_difference:.3g})"
     numbers = ", ".join(f"{name} {value}" for name, value in check.theirs.items())
