@@ -277,7 +277,7 @@ def test_create_session_returns_everything_the_page_draws(client: TestClient) ->
     assert state["layer_sizes"] == [3, 4, 1] and state["n_parameters"] == 21
     assert state["layer_activations"] == ["tanh", "linear"]
     assert state["playing"] is False and state["error"] is None
-    assert len(decode_grid(state["feature_maps"])) == 3 * HEATMAP_RESOLUTION**2
+    assert len(decode_grid(state["feature_maps"])) == 7 * HEATMAP_RESOLUTION**2  # every feature offered
     latest = state["latest"]
     assert latest["epoch"] == 0
     boundary = decode_grid(latest["boundary"])

@@ -507,7 +507,14 @@ class EventStreamResponse(Response):
 
     def __init__(self, session: Session, *, max_seconds: float, max_events: int | None,
                  keepalive_seconds: float, poll_seconds: float, stopping: threading.Event) -> None:
-        super().__init__(headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        # Not Response.__init__: that would declare a Content-Length for an endless body.
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ]
         self.session = session
         self.max_seconds = max_seconds
         self.max_events = max_events

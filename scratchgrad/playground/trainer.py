@@ -171,11 +171,12 @@ class Trainer:
         }
 
     def describe(self) -> dict[str, Any]:
-        """What does not change while training: settings, points, features' pictures, shape."""
+        """What does not change while training: settings, points, shape, and the picture of
+        every feature the page offers (selected or not), in `data.FEATURES` order."""
         config = self.config
         with np.errstate(over="ignore", invalid="ignore"):
             feature_maps, feature_scales = [], []
-            for column in self._grid.T:
+            for column in data.features(self._grid_points, tuple(data.FEATURES)).T:
                 small = column.reshape(GRID_RESOLUTION, GRID_RESOLUTION)[::HEATMAP_STRIDE, ::HEATMAP_STRIDE]
                 scale = _scale_of(small)
                 feature_maps.append(small.ravel() / scale)
