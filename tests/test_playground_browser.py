@@ -621,7 +621,7 @@ def test_the_keyboard_reaches_the_controls_and_the_points(page: Page) -> None:
 # ---- layout and screenshots -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("width, height", [(1440, 1000), (420, 900)])
+@pytest.mark.parametrize("width, height", [(1440, 1000), (1280, 800), (420, 900)])
 def test_the_layout_fits_and_the_screenshot_is_saved(browser: Any, server_url: str, width: int, height: int) -> None:
     shown = Page(browser, server_url, width=width, height=height)
     p = shown.page
@@ -635,6 +635,13 @@ def test_the_layout_fits_and_the_screenshot_is_saved(browser: Any, server_url: s
     for _ in range(5):
         p.click("#trace-next")
     assert shown.js("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+    if width >= 1280:  # the default network's graph at actual size, all of it in its panel
+        assert shown.js("window.playground.graphView.k") == 1
+        panel = p.locator("#neuron-graph").bounding_box()
+        for box in p.locator("#neuron-graph .gbox").all():
+            inside = box.bounding_box()
+            assert inside["y"] >= panel["y"] and inside["y"] + inside["height"] <= panel["y"] + panel["height"]
+            assert inside["x"] >= panel["x"] and inside["x"] + inside["width"] <= panel["x"] + panel["width"]
     for selector in ("#network", "#boundary", "#neuron-graph", "#play", "#trace-next"):
         box = p.locator(selector).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width + 1, selector

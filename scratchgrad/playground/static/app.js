@@ -1317,7 +1317,9 @@
       const layer = data.layers[trace.layer - 1];
       let best = { g: 0, j: 0, i: 0 };
       layer.grad_w.forEach((row, j) => row.forEach((g, i) => { if (Math.abs(g) > Math.abs(best.g)) best = { g, j, i }; }));
-      text += `backward, ${layerName(trace.layer)}: \u2202L/\u2202z = \u2202L/\u2202a \u00b7 ${layer.activation}\u2032(z), then \u2202L/\u2202w = \u2202L/\u2202z \u00b7 (its input) on every link. ` +
+      const chain = layer.activation === "linear" ? "\u2202L/\u2202z = \u2202L/\u2202a (no activation)" :
+        `\u2202L/\u2202z = \u2202L/\u2202a \u00b7 ${layer.activation}\u2032(z)`;
+      text += `backward, ${layerName(trace.layer)}: ${chain}, then \u2202L/\u2202w = \u2202L/\u2202z \u00b7 (its input) on every link. ` +
         `Links show \u2202L/\u2202w (thicker: larger; blue: the update w \u2212 lr\u00b7\u2202L/\u2202w raises w, orange: lowers it). ` +
         `Largest: ${num(best.g)} on ${nodeName(trace.layer - 1, best.i)} \u2192 ${nodeName(trace.layer, best.j)}.`;
     }
@@ -1330,7 +1332,7 @@
 
   // ---- the point's graph, one box per neuron, with pan and zoom ---------------------------------------
 
-  const BOX = { w: 190, h: 70, gapY: 10, gapX: 44, pad: 20 };
+  const BOX = { w: 190, h: 66, gapY: 8, gapX: 44, pad: 20 };
 
   function drawNeuronGraph(fit) {
     const box = $("neuron-graph");
@@ -1399,7 +1401,7 @@
       lines.forEach((line, k) => {
         const t = document.createElementNS(svgNS, "text");
         t.setAttribute("x", "8");
-        t.setAttribute("y", String(17 + k * 16));
+        t.setAttribute("y", String(16 + k * 15));
         if (k === 0) t.setAttribute("class", "title");
         t.textContent = line;
         g.appendChild(t);
