@@ -216,6 +216,9 @@ def test_every_data_control_changes_the_points(page: Page) -> None:
         if field != "batch_size":
             assert points() != shown
     assert len(points()) == 140  # 30% of 200 points are for testing
+    p.click("#step")
+    page.wait("() => window.playground.latest.epoch === 1")
+    assert page.js("window.playground.latest.steps") == 6  # 140 points in batches of 25: 6 updates
     before = page.version()
     p.fill("#n_points", "300")
     p.press("#n_points", "Enter")
@@ -472,11 +475,21 @@ def test_a_link_reproduces_the_run_and_can_hide_controls(page: Page, browser: An
         copy.page.click("#step")
     copy.wait("() => window.playground.latest.epoch === 3")
     assert copy.js("window.playground.latest.train_loss") == page.js("window.playground.latest.train_loss")
+    # Copy link: the address (settings and seed), on the clipboard or shown when there is none.
+    copy.page.click("#copy-link")
+    from playwright.sync_api import expect
+
+    expect(copy.page.locator("#message")).to_contain_text("link")
     # The teacher's hide list: those controls are gone, the rest are there.
     assert copy.page.is_hidden('[data-control="noise"]') and copy.page.is_hidden('[data-control="regularization"]')
     assert copy.page.is_hidden('[data-control="model"]') and copy.page.is_visible('[data-control="batch_size"]')
     assert "hide=noise%2Cregularization%2Cmodel" in copy.page.url  # kept as the lesson goes on
     copy.close()
+    # A link made with an uploaded file cannot carry the file: the page says so and starts without it.
+    uploaded = Page(browser, server_url, fragment="#dataset=csv&hidden=3")
+    expect(uploaded.page.locator("#message")).to_contain_text("upload it again")
+    assert uploaded.config()["dataset"] == "moons" and uploaded.config()["hidden"] == [3]
+    uploaded.close()
 
 
 # ---- model files ----------------------------------------------------------------------------------

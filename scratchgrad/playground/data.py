@@ -124,7 +124,7 @@ def _gaussian_mix(n: int, noise: float, rng: random.Random) -> Points:
     return array[:, :2], array[:, 2]
 
 
-_LIBRARY_SETS = {
+_LIBRARY_SETS: dict[str, Callable[..., tuple[list[list[float]], list[float]]]] = {
     "moons": library_data.make_moons,
     "circles": library_data.make_circles,
     "spirals": library_data.make_spirals,

@@ -96,7 +96,10 @@ class _ScalarEngine:
     """The tutorial's engine: one `nn.Layer` of `Value` neurons per layer; a graph per batch."""
 
     def __init__(self, layers: Layers) -> None:
-        self.layers = [nn.Layer(layer.weight.shape[1], layer.weight.shape[0], layer.activation, rng=random.Random(0)) for layer in layers]
+        self.layers = [
+            nn.Layer(layer.weight.shape[1], layer.weight.shape[0], layer.activation, rng=random.Random(0))
+            for layer in layers
+        ]
         for module, layer in zip(self.layers, layers):
             _load_scalar_layer(module, layer)
 
@@ -174,7 +177,9 @@ class _TensorEngine:
                 modules.append(tensor_nn.ACTIVATIONS[layer.activation]())
         self.model = tensor_nn.Sequential(*modules)
         # A layer's output is read after its activation module, or after its Linear when it has none.
-        self._layer_ends = [i for i, m in enumerate(modules) if i + 1 == len(modules) or isinstance(modules[i + 1], tensor_nn.Linear)]
+        self._layer_ends = [
+            i for i in range(len(modules)) if i + 1 == len(modules) or isinstance(modules[i + 1], tensor_nn.Linear)
+        ]
 
     def parameters(self) -> list[Any]:
         return self.model.parameters()
@@ -315,7 +320,10 @@ def _labelled_network(layers: Layers) -> list[nn.Layer]:
     return modules
 
 
-def _run_point(layers: Layers, inputs: Sequence[float], input_labels: Sequence[str], label: float, loss: str) -> tuple[list[nn.Layer], list[Value], list[list[Value]], Value]:
+def _run_point(
+    layers: Layers, inputs: Sequence[float], input_labels: Sequence[str], label: float, loss: str
+) -> tuple[list[nn.Layer], list[Value], list[list[Value]], Value]:
+    """A labelled scalar network with these weights, run on one point, its loss's backward() done."""
     modules = _labelled_network(layers)
     x = [Value(float(v), label=name) for v, name in zip(inputs, input_labels)]
     outputs = _scalar_forward(modules, x)
@@ -335,7 +343,9 @@ def _weighted_sum_of(out: Value, activation: str) -> Value:
     return out if activation == "linear" else out._prev[0]
 
 
-def trace_point(layers: Layers, inputs: Sequence[float], label: float, loss: str, input_labels: Sequence[str]) -> dict[str, Any]:
+def trace_point(
+    layers: Layers, inputs: Sequence[float], label: float, loss: str, input_labels: Sequence[str]
+) -> dict[str, Any]:
     """One point's forward and backward pass, neuron by neuron, from the tutorial's engine.
 
     A scalar network of `Value`s with these weights runs on ``inputs`` (the point's
@@ -536,18 +546,21 @@ def _describe(model: Any, shown: str) -> Layers:
             for layer in model.layers
         )
     layers: list[DenseLayer] = []
-    names = {cls: name for name, cls in tensor_nn.ACTIVATIONS.items()}
+    names: dict[type, str] = {cls: name for name, cls in tensor_nn.ACTIVATIONS.items()}
     modules = list(model) if isinstance(model, tensor_nn.Sequential) else [model]
     for module in modules:
         if isinstance(module, tensor_nn.Linear):
             if module.bias is None:
                 raise ModelFileUnusable(f"{shown}: a Linear layer without a bias; the playground's neurons all have one")
-            layers.append(DenseLayer(np.array(module.weight.data, dtype=np.float64), np.array(module.bias.data, dtype=np.float64), "linear"))
+            weight = np.array(module.weight.data, dtype=np.float64)
+            layers.append(DenseLayer(weight, np.array(module.bias.data, dtype=np.float64), "linear"))
         elif type(module) in names and layers and layers[-1].activation == "linear":
             last = layers[-1]
             layers[-1] = DenseLayer(last.weight, last.bias, names[type(module)])
         else:
-            raise ModelFileUnusable(f"{shown}: the playground shows dense layers each followed by at most one activation; found {module!r}")
+            raise ModelFileUnusable(
+                f"{shown}: the playground shows dense layers each followed by at most one activation; found {module!r}"
+            )
     if not layers:
         raise ModelFileUnusable(f"{shown}: the model has no layers")
     return tuple(layers)

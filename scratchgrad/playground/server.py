@@ -37,7 +37,7 @@ import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
 try:
@@ -563,7 +563,7 @@ async def _events(
     keepalive_seconds: float,
     poll_seconds: float,
     stopping: threading.Event,
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """The events: "state" when the data or network is (re)built, "update" after every epoch
     (only the newest when the page is slower than training), "closed" when the session
     ends, "bye" at the deadline or when the server stops."""

@@ -1552,7 +1552,7 @@
       applyHidden();
       let note = null;
       if (config.dataset === "csv") {
-        config = withoutUpload({ ...app.options.defaults, ...config });
+        config = withoutUpload(config);
         note = "This link was made with an uploaded CSV file, which is not in the link: upload it again (Data \u2192 your points).";
       }
       try {
