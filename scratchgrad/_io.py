@@ -1,8 +1,21 @@
-"""Safe file writing shared by every saver: a crash never leaves half a file."""
+"""Safe file writing shared by every saver: a crash never leaves half a file, or a stray one.
+
+`atomic_write_bytes` writes the new contents next to the target and renames them over
+it, so readers see either the old file or the whole new one. The contents are written
+into a file that has no name yet (Linux's ``O_TMPFILE``): if the process is killed while
+writing, nothing is left behind. The name it gets just before the rename,
+``.<target>.<pid>.<random>.tmp``, is the same as the fallback's (a named temporary file,
+where ``O_TMPFILE`` is not available); such a file left by a process that no longer runs
+is removed by the next save to the same target.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import re
+import secrets
+import stat
 import tempfile
 from pathlib import Path
 from typing import Union
@@ -10,33 +23,150 @@ from typing import Union
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
+def _check_target(target: Path) -> None:
+    """Refuse to replace anything but a regular file (a directory, /dev/null, a pipe)."""
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return
+    except OSError:
+        return  # unreadable metadata: let the write itself report the problem
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, f"cannot write {target}: it is a directory; give a file name")
+    if not stat.S_ISREG(mode):
+        raise FileExistsError(
+            errno.EEXIST,
+            f"cannot write {target}: it exists and is not a regular file (a device, a pipe or a socket); "
+            "give a new file name",
+        )
 
-    The rename is atomic on POSIX and Windows, so readers see either the old file or
-    the whole new one. Returns the path written.
+
+def _temporary_prefix(target: Path) -> str:
+    return f".{target.name}.{os.getpid()}."
+
+
+def _stale_pattern(target: Path) -> re.Pattern[str]:
+    return re.compile(rf"^\.{re.escape(target.name)}\.(\d+)\.[A-Za-z0-9_-]+\.tmp$")
+
+
+def _process_is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # someone else's process, or a number we cannot check: leave its file alone
+    return True
+
+
+def remove_stale_temporaries(target: PathLike) -> list[Path]:
+    """Delete the temporary files of earlier saves to ``target`` whose process has ended.
+
+    Only names this module makes (``.<name>.<pid>.<random>.tmp``) are considered, and
+    never those of the running process (another thread may be writing one). POSIX only:
+    elsewhere there is no safe way to ask whether a process still runs.
     """
-    target = Path(path)
-    folder = target.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot save to {target}: folder {folder} does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    if os.name != "posix":
+        return []
+    target = Path(target)
+    pattern = _stale_pattern(target)
+    removed = []
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return []
+    for name in names:
+        match = pattern.match(name)
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        if pid == os.getpid() or _process_is_running(pid):
+            continue
+        try:
+            os.unlink(target.parent / name)
+            removed.append(target.parent / name)
+        except OSError:
+            pass
+    return removed
+
+
+def _file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _replace(temporary: Path, target: Path) -> None:
+    try:
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _write_unnamed(target: Path, data: bytes) -> bool:
+    """Write ``data`` into an unnamed file (O_TMPFILE), name it and rename it over ``target``.
+
+    False when this system cannot (no O_TMPFILE, a file system without it, no /proc):
+    the caller falls back to a named temporary file.
+    """
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not os.path.isdir("/proc/self/fd"):
+        return False
+    try:
+        fd = os.open(target.parent, flag | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError:
+        return False
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+        temporary = target.parent / f"{_temporary_prefix(target)}{secrets.token_hex(4)}.tmp"
+        try:
+            os.link(f"/proc/self/fd/{fd}", temporary)  # linkat(AT_SYMLINK_FOLLOW): gives the file a name
+        except OSError:
+            return False
+    _replace(temporary, target)
+    return True
+
+
+def _write_named(target: Path, data: bytes) -> None:
+    fd, name = tempfile.mkstemp(prefix=_temporary_prefix(target), suffix=".tmp", dir=target.parent)
+    temporary = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        # mkstemp creates 0600 files; saved models and pictures get the usual umask mode
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp_name, 0o666 & ~mask)
-        os.replace(tmp_name, target)
+        os.chmod(temporary, _file_mode())  # mkstemp makes 0600 files; saved files get the usual mode
     except BaseException:
         try:
-            os.unlink(tmp_name)
+            os.unlink(temporary)
         except FileNotFoundError:
             pass
         raise
+    _replace(temporary, target)
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    The rename is atomic on POSIX and Windows, so readers see either the old file or the
+    whole new one. Refuses a missing folder (FileNotFoundError), a directory
+    (IsADirectoryError) and anything else that is not a regular file, e.g. /dev/null
+    (FileExistsError). Returns the path written.
+    """
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot save to {target}: folder {folder} does not exist")
+    _check_target(target)
+    remove_stale_temporaries(target)
+    if not _write_unnamed(target, data):
+        _write_named(target, data)
     return target
 
 
