@@ -18,7 +18,7 @@ import secrets
 import stat
 import tempfile
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -90,20 +90,31 @@ def remove_stale_temporaries(target: PathLike) -> list[Path]:
     return removed
 
 
+def _write_synced(handle: Any, data: bytes) -> None:
+    """Write ``data`` and wait until it is on the disk (a rename after this cannot expose half a file)."""
+    handle.write(data)
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
 def _file_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
 
 
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
 def _replace(temporary: Path, target: Path) -> None:
     try:
         os.replace(temporary, target)
     except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
+        _unlink_quietly(temporary)
         raise
 
 
@@ -121,9 +132,7 @@ def _write_unnamed(target: Path, data: bytes) -> bool:
     except OSError:
         return False
     with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+        _write_synced(handle, data)
         temporary = target.parent / f"{_temporary_prefix(target)}{secrets.token_hex(4)}.tmp"
         try:
             os.link(f"/proc/self/fd/{fd}", temporary)  # linkat(AT_SYMLINK_FOLLOW): gives the file a name
@@ -138,15 +147,10 @@ def _write_named(target: Path, data: bytes) -> None:
     temporary = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            _write_synced(handle, data)
         os.chmod(temporary, _file_mode())  # mkstemp makes 0600 files; saved files get the usual mode
     except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
+        _unlink_quietly(temporary)
         raise
     _replace(temporary, target)
 

@@ -335,19 +335,3 @@ def onnx_predict(path: PathLike, inputs: Any) -> np.ndarray:
 def load_model(path: PathLike) -> Module:
     """A saved scratchgrad model of either engine (JSON or ``.npz``; see `scratchgrad.nn.load`)."""
     return Module.load(path)
-
-
-__all__ = [
-    "DenseLayer",
-    "ModelDescription",
-    "from_torch",
-    "load_model",
-    "load_torch",
-    "model_steps",
-    "onnx_predict",
-    "save_torch",
-    "to_onnx",
-    "to_onnx_model",
-    "to_torch",
-    "torch_description",
-]

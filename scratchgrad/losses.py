@@ -16,15 +16,3 @@ from scratchgrad.nn.losses import (
     softmax_cross_entropy,
     squared_error,
 )
-
-__all__ = [
-    "LOSSES",
-    "Loss",
-    "binary_cross_entropy_with_logits",
-    "hinge_loss",
-    "l2_penalty",
-    "mean_squared_error",
-    "mse_loss",
-    "softmax_cross_entropy",
-    "squared_error",
-]

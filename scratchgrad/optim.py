@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from scratchgrad.nn.module import zero_grad
 
@@ -88,6 +88,14 @@ class Optimizer:
     def step(self) -> None:  # pragma: no cover - every optimizer defines it
         raise NotImplementedError
 
+    def _gradients(self, weight_decay: float) -> Iterator[tuple[int, Param, Any]]:
+        """``(index, parameter, gradient)`` of every parameter that has a gradient (None is
+        skipped, as in PyTorch), with L2 weight decay added: grad + weight_decay * data."""
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if g is not None:
+                yield i, p, (g + weight_decay * p.data if weight_decay else g)
+
     def _hyperparameters(self) -> dict[str, Any]:
         return {"lr": self.lr}
 
@@ -153,14 +161,9 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """One update of every parameter from its current ``grad``."""
-        lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        lr, mu = self.lr, self.momentum
         buffers = self._momentum_buffer
-        for i, p in enumerate(self.params):
-            g = p.grad
-            if g is None:
-                continue
-            if wd:
-                g = g + wd * p.data
+        for i, p, g in self._gradients(self.weight_decay):
             if mu:
                 buf = buffers[i]
                 # First step: the buffer starts as the gradient itself (a copy for arrays,
@@ -215,14 +218,9 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         """One update of every parameter from its current ``grad``."""
-        lr, eps, wd = self.lr, self.eps, self.weight_decay
+        lr, eps = self.lr, self.eps
         beta1, beta2 = self.betas
-        for i, p in enumerate(self.params):
-            g = p.grad
-            if g is None:
-                continue
-            if wd:
-                g = g + wd * p.data
+        for i, p, g in self._gradients(self.weight_decay):
             # Each parameter counts its own steps: one skipped (grad None) keeps its bias correction right.
             t = self._param_steps[i] = self._param_steps[i] + 1
             m = self._exp_avg[i] = beta1 * self._exp_avg[i] + (1.0 - beta1) * g

@@ -42,30 +42,3 @@ def from_architecture(architecture: Mapping[str, Any], dtype: Any = np.float64) 
 def load(path: Any) -> Module:
     """The module saved in ``path`` (see `Module.save`)."""
     return Module.load(path)
-
-
-__all__ = [
-    "ACTIVATIONS",
-    "ActivationModule",
-    "FORMAT_NAME",
-    "FORMAT_VERSION",
-    "Identity",
-    "IncompatibleKeys",
-    "LOSSES",
-    "Linear",
-    "MLP",
-    "ModelFileError",
-    "Module",
-    "ReLU",
-    "Sequential",
-    "Sigmoid",
-    "Tanh",
-    "activation_module",
-    "binary_cross_entropy_with_logits",
-    "cross_entropy",
-    "from_architecture",
-    "hinge_loss",
-    "load",
-    "mlp",
-    "mse_loss",
-]

@@ -23,12 +23,12 @@ from typing import Any, Iterator, Mapping, Sequence, Union
 
 import numpy as np
 
-from scratchgrad._random import as_random, source
+from scratchgrad._random import as_random
 from scratchgrad.nn.activations import ACTIVATIONS, check_activation, is_identity
 from scratchgrad.nn.files import register_model
 from scratchgrad.nn.init import check_init, dense
 from scratchgrad.nn.module import Module, check_positive_int, float_dtype
-from scratchgrad.nn.scalar import architecture_size, mlp_architecture, mlp_arguments, mlp_repr, mlp_sizes
+from scratchgrad.nn.mlp import MLPBase, architecture_size, mlp_sizes
 from scratchgrad.tensor import Tensor, linear
 
 Input = Union[Tensor, np.ndarray]
@@ -242,7 +242,7 @@ class Sequential(Module):
         return f"Sequential({inner}\n)"
 
 
-class MLP(Module):
+class MLP(MLPBase):
     """The scalar `scratchgrad.nn.MLP` on tensors: same arguments, defaults, meaning and weights.
 
     ``MLP(nin, nouts, activation='tanh', output_activation=None, *, init='uniform',
@@ -255,32 +255,8 @@ class MLP(Module):
 
     engine = "tensor"
 
-    def __init__(
-        self,
-        nin: int,
-        nouts: Sequence[int],
-        activation: str = "tanh",
-        output_activation: str | None = None,
-        *,
-        init: str = "uniform",
-        seed: Any = None,
-        rng: Any = None,
-        dtype: Any = np.float64,
-    ) -> None:
-        self.nin, self.nouts, self.activation, self.output_activation = mlp_arguments(
-            nin, nouts, activation, output_activation, init
-        )
-        generator = source(seed, rng)
-        target = float_dtype(dtype)
-        sizes = [self.nin] + self.nouts
-        self.layers = [
-            Linear.from_arrays(*_dense_arrays(generator, sizes[i], sizes[i + 1], init, 1.0, True, target))
-            for i in range(len(self.nouts))
-        ]
-
-    def layer_activations(self) -> list[str]:
-        """The activation after each layer: ``activation`` for the hidden ones, then ``output_activation``."""
-        return [self.activation] * (len(self.layers) - 1) + [self.output_activation]
+    def _make_layer(self, nin: int, nout: int, activation: str, init: str, generator: Any, dtype: Any = np.float64) -> Linear:
+        return Linear.from_arrays(*_dense_arrays(generator, nin, nout, init, 1.0, True, float_dtype(dtype)))
 
     def forward(self, x: Input) -> Tensor:
         if not isinstance(x, Tensor):
@@ -288,9 +264,6 @@ class MLP(Module):
         for layer, name in zip(self.layers, self.layer_activations()):
             x = ACTIVATIONS[name].tensor(layer(x))
         return x
-
-    def architecture(self) -> dict[str, Any]:
-        return mlp_architecture(self)
 
     @classmethod
     def parameter_shapes(cls, architecture: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
@@ -303,15 +276,15 @@ class MLP(Module):
 
     @classmethod
     def from_architecture(cls, architecture: Mapping[str, Any], dtype: Any = None) -> MLP:
+        """An MLP of this architecture with zero weights (no random draws): to load weights into."""
         shapes = cls.parameter_shapes(architecture)  # checks the sizes before anything is built
-        model = cls.__new__(cls)
-        model.nin, model.nouts, model.activation, model.output_activation = mlp_arguments(
-            architecture["nin"], architecture["nouts"], architecture.get("activation", "tanh"),
-            architecture.get("output_activation"), "uniform",
-        )  # fmt: skip
         extra = set(architecture) - {"nin", "nouts", "activation", "output_activation"}
         if extra:
             raise TypeError(f"MLP got unexpected architecture fields {sorted(extra)}")
+        model = cls.__new__(cls)
+        model._set_shape(
+            architecture["nin"], architecture["nouts"], architecture.get("activation", "tanh"), architecture.get("output_activation")
+        )
         target = float_dtype(dtype)
         model.layers = [
             Linear.from_arrays(np.zeros(shapes[f"layers.{i}.weight"], target), np.zeros(shapes[f"layers.{i}.bias"], target))
@@ -319,9 +292,9 @@ class MLP(Module):
         ]
         return model
 
-    def __repr__(self) -> str:
+    def _repr_extra(self) -> str:
         dtype = self.layers[0].weight.data.dtype
-        return mlp_repr(self, "" if dtype == np.float64 else f", dtype={str(dtype)!r}")
+        return "" if dtype == np.float64 else f", dtype={str(dtype)!r}"
 
 
 def mlp(

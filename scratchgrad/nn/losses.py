@@ -367,19 +367,3 @@ def check_labels(y: Any, kind: str, what: str, outputs: int | None = None) -> No
         bad = np.flatnonzero(~np.isfinite(array.astype(np.float64)))
         if bad.size:
             raise ValueError(f"{what}: y[{int(bad[0])}] must be a finite number, got {float(array[bad[0]])!r}")
-
-
-__all__ = [
-    "LABEL_KINDS",
-    "LOSSES",
-    "Loss",
-    "binary_cross_entropy_with_logits",
-    "check_labels",
-    "get_loss",
-    "hinge_loss",
-    "l2_penalty",
-    "mean_squared_error",
-    "mse_loss",
-    "softmax_cross_entropy",
-    "squared_error",
-]
