@@ -28,7 +28,7 @@ from scratchgrad.nn.activations import ACTIVATIONS, check_activation, is_identit
 from scratchgrad.nn.files import register_model
 from scratchgrad.nn.init import check_init, dense
 from scratchgrad.nn.module import Module, check_positive_int, float_dtype
-from scratchgrad.nn.mlp import MLPBase, architecture_size, mlp_sizes
+from scratchgrad.nn.mlp_base import MLPBase, architecture_size, mlp_sizes
 from scratchgrad.tensor import Tensor, linear
 
 Input = Union[Tensor, np.ndarray]

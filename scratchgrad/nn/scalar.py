@@ -21,7 +21,7 @@ from scratchgrad.engine import Value, weighted_sum
 from scratchgrad.nn.activations import ACTIVATIONS, check_activation
 from scratchgrad.nn.files import register_model
 from scratchgrad.nn.init import PLACEHOLDER, check_init, dense
-from scratchgrad.nn.mlp import MLPBase, architecture_size, mlp_sizes
+from scratchgrad.nn.mlp_base import MLPBase, architecture_size, mlp_sizes
 from scratchgrad.nn.module import Module, check_positive_int
 
 Input = Union[Value, int, float]
