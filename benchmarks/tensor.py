@@ -76,6 +76,11 @@ class NumpyAdam:
             p -= step_size * self.m[i] / (np.sqrt(self.v[i]) / correction2 + self.eps)
 
 
+def dense_backward(d: np.ndarray, inputs: np.ndarray, W: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """y = inputs @ W.T + b, given d = dL/dy: dL/dW, dL/db and (unless W is None) dL/dinputs."""
+    return d.T @ inputs, d.sum(axis=0), None if W is None else d @ W
+
+
 def batch_orders(n: int, batch: int, seed: int) -> Callable[[], list[np.ndarray]]:
     """Each call: the next epoch's batches of indices, as scratchgrad's minibatches draw them."""
     rng = random.Random(seed)
@@ -108,12 +113,9 @@ def numpy_digits_epoch(weights: list[np.ndarray], X: np.ndarray, y: np.ndarray, 
             d = e / s
             d[rows, yb] -= 1.0
             d /= n
-            gW2 = d.T @ h
-            gb2 = d.sum(axis=0)
-            dh = d @ W2
+            gW2, gb2, dh = dense_backward(d, h, W2)
             dh[pre <= 0] = 0.0
-            gW1 = dh.T @ xb
-            gb1 = dh.sum(axis=0)
+            gW1, gb1, _ = dense_backward(dh, xb, None)
             opt.step([gW1, gb1, gW2, gb2])
         return total / len(X)
 
@@ -133,16 +135,11 @@ def numpy_moons_step(weights: list[np.ndarray], X: np.ndarray, y: np.ndarray, lr
         margin = 1.0 - y * score
         loss = float(np.maximum(margin, 0.0).mean())
         ds = np.where(margin > 0, -y, 0.0)[:, None] / n
-        gW3 = ds.T @ h2
-        gb3 = ds.sum(axis=0)
-        d2 = ds @ W3
+        gW3, gb3, d2 = dense_backward(ds, h2, W3)
         d2[p2 <= 0] = 0.0
-        gW2 = d2.T @ h1
-        gb2 = d2.sum(axis=0)
-        d1 = d2 @ W2
+        gW2, gb2, d1 = dense_backward(d2, h1, W2)
         d1[p1 <= 0] = 0.0
-        gW1 = d1.T @ X
-        gb1 = d1.sum(axis=0)
+        gW1, gb1, _ = dense_backward(d1, X, None)
         for p, g in zip((W1, b1, W2, b2, W3, b3), (gW1, gb1, gW2, gb2, gW3, gb3)):
             p -= lr * g
         return loss
