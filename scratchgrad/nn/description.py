@@ -220,7 +220,7 @@ def from_steps(steps: Iterable[tuple[Any, ...]]) -> ModelDescription:
     starts with an activation or has two in a row, naming the position."""
     found: list[DenseLayer] = []
     for position, step in enumerate(steps):
-        if step[0] == "linear":
+        if len(step) == 3:  # ("linear", weight, bias); a 1-tuple names an activation
             found.append(DenseLayer(step[1], step[2], "linear"))
             continue
         name = check_activation(step[0])

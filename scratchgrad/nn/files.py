@@ -182,7 +182,7 @@ class ModelFile:
     path: str
     engine: str
     model: str
-    cls: type[Any]
+    cls: type[Any] | None  # None: a model type this process does not know (load_weights can still read it)
     architecture: Any
     dtype: str
     state: dict[str, Any]
@@ -279,11 +279,11 @@ def _check_header(document: Any, path: PathLike, kind: str) -> dict[str, Any]:
     return header
 
 
-def _model_class(header: Mapping[str, Any], path: PathLike) -> type[Any]:
+def _model_class(header: Mapping[str, Any]) -> type[Any] | None:
     try:
         return model_class(header["engine"], header["model"])
-    except ValueError as err:
-        raise ModelFileError(path, str(err)) from None
+    except ValueError:
+        return None
 
 
 def _read_json(raw: bytes, path: PathLike) -> ModelFile:
@@ -297,9 +297,9 @@ def _read_json(raw: bytes, path: PathLike) -> ModelFile:
     state = header.get("state_dict")
     if not isinstance(state, dict):
         raise ModelFileError(path, "field 'state_dict' is missing or not a dict")
-    cls = _model_class(header, path)
+    cls = _model_class(header)
     architecture = header.get("architecture")
-    if architecture is not None:
+    if architecture is not None and cls is not None:
         try:
             expected = cls.count_parameters(architecture)
         except (TypeError, ValueError) as err:
@@ -314,7 +314,7 @@ def _read_json(raw: bytes, path: PathLike) -> ModelFile:
                 path, f"architecture {header['model']}({_describe(architecture)}) has {expected} parameters "
                 f"but the file holds {len(state)} weights"
             )  # fmt: skip
-    elif len(state) > MAX_SCALAR_PARAMETERS:
+    if len(state) > MAX_SCALAR_PARAMETERS:
         raise ModelFileError(path, f"the file holds {len(state):,} weights; the scalar engine loads at most {MAX_SCALAR_PARAMETERS:,}")
     shapes = header.get("shapes")
     if shapes is not None and (not isinstance(shapes, dict) or set(shapes) != set(state) or any(s != [] for s in shapes.values())):
@@ -363,7 +363,7 @@ def _read_npz(handle: Any, path: PathLike) -> ModelFile:
             raise ModelFileError(path, f"not a scratchgrad tensor model (no {HEADER_MEMBER} header)")
         try:
             header = _check_header(_parse_json(_header_text(archive, header_info, path), path, "header"), path, "tensor")
-            cls = _model_class(header, path)
+            cls = _model_class(header)
             stored = _stored_shapes(archive, members, path)
             _check_shapes(header, cls, stored, path)
             arrays = {name: np.lib.format.read_array(archive.open(info), allow_pickle=False) for name, info in members.items()}
@@ -411,7 +411,7 @@ def _stored_shapes(archive: zipfile.ZipFile, members: Mapping[str, zipfile.ZipIn
     return stored
 
 
-def _check_shapes(header: Mapping[str, Any], cls: type[Any], stored: Mapping[str, tuple[tuple[int, ...], Any]], path: PathLike) -> None:
+def _check_shapes(header: Mapping[str, Any], cls: type[Any] | None, stored: Mapping[str, tuple[tuple[int, ...], Any]], path: PathLike) -> None:
     """The stored arrays against the header's shapes and dtype, and against the architecture."""
     declared = header.get("shapes")
     if declared is not None:
@@ -425,8 +425,8 @@ def _check_shapes(header: Mapping[str, Any], cls: type[Any], stored: Mapping[str
     if dtype in DTYPES and any(str(d.newbyteorder("=")) != dtype for _, d in stored.values()):
         raise ModelFileError(path, f"the header says {dtype} but the archive holds other arrays")
     architecture = header.get("architecture")
-    if architecture is None:
-        return
+    if architecture is None or cls is None:
+        return  # nothing to build from: load_weights checks the arrays against the model
     try:
         expected = cls.parameter_shapes(architecture)
     except (TypeError, ValueError, KeyError) as err:
@@ -455,6 +455,11 @@ def _fill(model: Module, contents: ModelFile) -> None:
 def load(path: PathLike, expected: type[Any] | None = None) -> Module:
     """The model saved in ``path``; with ``expected``, a ModelFileError unless it is of that class."""
     contents = read(path)
+    if contents.cls is None:
+        try:
+            model_class(contents.engine, contents.model)
+        except ValueError as err:
+            raise ModelFileError(path, f"{err}; build the model yourself and call its load_weights(path)") from None
     if expected is not None and contents.cls is not expected:
         raise ModelFileError(
             path, f"the file holds model type {contents.model!r} ({contents.engine} engine), "
