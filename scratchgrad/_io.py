@@ -134,12 +134,27 @@ def _write_unnamed(target: Path, data: bytes) -> bool:
     with os.fdopen(fd, "wb") as handle:
         _write_synced(handle, data)
         temporary = target.parent / f"{_temporary_prefix(target)}{secrets.token_hex(4)}.tmp"
-        try:
-            os.link(f"/proc/self/fd/{fd}", temporary)  # linkat(AT_SYMLINK_FOLLOW): gives the file a name
-        except OSError:
+        if not _give_name(fd, temporary):
             return False
     _replace(temporary, target)
     return True
+
+
+def _give_name(fd: int, name: Path) -> bool:
+    """Link the unnamed file ``fd`` into the file system as ``name``; False if this system cannot."""
+    try:
+        os.link(f"/proc/self/fd/{fd}", name)  # linkat(AT_SYMLINK_FOLLOW), the unprivileged way
+        return True
+    except OSError:
+        pass
+    try:  # linkat(fd, "", AT_EMPTY_PATH): where /proc is another mount (needs privilege before Linux 6.10)
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        at_fdcwd, at_empty_path = -100, 0x1000
+        return bool(libc.linkat(fd, b"", at_fdcwd, os.fsencode(name), at_empty_path) == 0)
+    except (OSError, AttributeError):
+        return False
 
 
 def _write_named(target: Path, data: bytes) -> None:

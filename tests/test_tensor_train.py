@@ -229,3 +229,20 @@ def test_benchmark_baselines_train_the_same_model() -> None:
     }
     for _ in range(3):
         bench.check_agreement(moon_cases, "moons step")
+
+
+def test_train_digits_loads_the_data_once_and_trains_on_its_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A digits run loaded the data twice with two splits and turned arrays into lists and back."""
+    from scratchgrad import tensor_train
+
+    loads, seen = [], []
+    real_load, real_fit = tensor_train.load_digits, tensor_train.fit
+    monkeypatch.setattr(tensor_train, "load_digits", lambda *a, **k: loads.append(1) or real_load(*a, **k))
+    monkeypatch.setattr(tensor_train, "fit", lambda model, X, y, **k: seen.append((X, y, k["X_test"])) or real_fit(model, X, y, **k))
+    result = train_digits(hidden=(8,), epochs=1, progress=False)
+    assert loads == [1]
+    X, y, X_test = seen[0]
+    assert X is result.data.X_train and y is result.data.y_train and X_test is result.data.X_test
+    given = load_digits()
+    again = train_digits(hidden=(8,), epochs=1, progress=False, data=given)
+    assert loads == [1] and again.data is given  # data= passes a loaded split through
