@@ -294,7 +294,7 @@ class _Diverged(Exception):
 def _diverged_message(what: str, lr: float, loss: str, epoch: int | None = None) -> str:
     where = f" in epoch {epoch}" if epoch is not None else ""
     hint = "try a smaller lr"
-    if loss in ("mse", "sse"):
+    if loss in LOSSES and LOSSES[loss].labels == "real":  # squared error grows fastest
         hint += ", Adam, or loss='hinge'/'bce' instead of squared error"
     return f"the loss {what}{where} with learning rate {lr}: training diverged ({hint})"
 

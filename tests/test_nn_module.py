@@ -139,3 +139,19 @@ def test_loading_a_file_draws_no_random_numbers(tmp_path) -> None:
         state = random.getstate()
         Module.load(tmp_path / name)
         assert random.getstate() == state
+
+
+def test_calling_a_module_runs_the_forward_of_its_own_class() -> None:
+    class Doubled(Linear):
+        def forward(self, x):
+            return super().forward(x) * 2.0
+
+    class Tripled(Doubled):
+        def forward(self, x):
+            return Linear.forward(self, x) * 3.0
+
+    x = np.ones((1, 2))
+    plain = Linear(2, 1, seed=0)(x).data
+    assert np.allclose(Doubled(2, 1, seed=0)(x).data, 2 * plain)
+    assert np.allclose(Tripled(2, 1, seed=0)(x).data, 3 * plain)
+    assert MLP(2, [1], seed=0)([1.0, 2.0]).data == MLP(2, [1], seed=0).forward([1.0, 2.0]).data

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scratchgrad._random import RandomSource
 from scratchgrad.data.csv import DataFileError, csv_dataset, load_csv
 from scratchgrad.data.registry import (
     DATASETS,
@@ -48,6 +49,7 @@ __all__ = [
     "MAX_NOISE",
     "MAX_SAMPLES",
     "NUM_CLASSES",
+    "RandomSource",
     "binary_labels",
     "csv_dataset",
     "dataset_info",

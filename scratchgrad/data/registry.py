@@ -175,7 +175,6 @@ def toy_dataset(
     """
     if name not in GENERATED:
         raise ValueError(f"unknown toy data set {name!r}; choose one of {', '.join(GENERATED)}")
-    info = DATASETS[name]
-    X, y = getattr(toy, f"make_{name}")(n_samples, noise=info.noise if noise is None else noise, seed=seed)
+    data = DATASETS[name].load(n_samples, noise, seed)
     target = float_dtype(dtype)
-    return np.asarray(X, dtype=target).reshape(len(X), 2), np.asarray(y, dtype=target)
+    return data.X.astype(target), data.y.astype(target)

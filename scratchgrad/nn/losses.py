@@ -297,6 +297,10 @@ class Loss:
     output_activation: str  # the last layer's activation that suits it: 'linear' | 'tanh'
     summary: str
 
+    def __call__(self, outputs: Any, labels: Any) -> Any:
+        """The loss of ``outputs`` (Values, or a Tensor / array) against ``labels``, on their engine."""
+        return (self.tensor if is_tensor_input(outputs) else self.scalar)(outputs, labels)
+
     def output_activation_for(self, kind: str) -> str:
         """The output activation for data of ``kind`` ('binary', 'classes', 'regression'):
         real-valued targets need an unbounded output."""

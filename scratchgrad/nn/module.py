@@ -140,6 +140,12 @@ class Module:
 
     engine: ClassVar[str | None] = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "forward" in cls.__dict__ and "__call__" not in cls.__dict__:
+            # model(x) is forward(x) itself: no extra call per neuron on the scalar engine's hot path.
+            cls.__call__ = cls.__dict__["forward"]  # type: ignore[method-assign]
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward(x) (or __call__)")
 
