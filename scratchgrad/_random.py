@@ -40,7 +40,7 @@ def _numpy_generator_type() -> type | None:
     return None if numpy is None else numpy.random.Generator
 
 
-def as_random(seed: Seed = None, what: str = "seed") -> Any:
+def as_random(seed: Any = None, what: str = "seed") -> Any:
     """The generator to draw from for ``seed`` (see the module docstring); a TypeError
     naming ``what`` for anything else."""
     if seed is None:
@@ -51,7 +51,7 @@ def as_random(seed: Seed = None, what: str = "seed") -> Any:
         raise TypeError(f"{what} must be an int, a random.Random or None, got bool: {seed!r}")
     if isinstance(seed, int):
         return random.Random(seed)
-    generator_type = _numpy_generator_type()
+    generator_type: Any = _numpy_generator_type()
     if generator_type is not None:
         import numpy as np
 

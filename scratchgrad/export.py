@@ -229,7 +229,9 @@ def load_torch(path: PathLike) -> torch.nn.Sequential:
     for index, spec in enumerate(layers):
         kind = spec.get("type") if isinstance(spec, dict) else None
         if kind == "Linear":
-            shapes = {"weight": (_checked_size(spec, "out_features", index, path), _checked_size(spec, "in_features", index, path))}
+            shapes: dict[str, tuple[int, ...]] = {
+                "weight": (_checked_size(spec, "out_features", index, path), _checked_size(spec, "in_features", index, path))
+            }
             if spec.get("bias", True):
                 shapes["bias"] = (shapes["weight"][0],)
             arrays: dict[str, np.ndarray | None] = {"bias": None}
@@ -296,6 +298,8 @@ def to_onnx_model(model: object, dtype: str = "float32") -> onnx.ModelProto:
         if not identity:
             act_out = "output" if last else f"layer{index}.{layer.activation}"
             op = ACTIVATIONS[layer.activation].onnx
+            if op is None:
+                raise ValueError(f"to_onnx: activation {layer.activation!r} has no ONNX operator in ACTIVATIONS")
             nodes.append(helper.make_node(op, [current], [act_out], name=f"layer{index}.{layer.activation}"))
             current = act_out
     graph = helper.make_graph(

@@ -9,9 +9,12 @@ from __future__ import annotations
 import csv
 import math
 import os
-from typing import Iterator, Union
+from typing import TYPE_CHECKING, Iterator, Union
 
 from scratchgrad.data.toy import Points
+
+if TYPE_CHECKING:  # pragma: no cover
+    from scratchgrad.data.registry import Dataset
 
 PathLike = Union[str, "os.PathLike[str]"]
 MAX_CSV_BYTES = 200 * 1024 * 1024
@@ -119,7 +122,7 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def csv_dataset(path: PathLike, target_column: int | str = -1, kind: str | None = None, delimiter: str = ",") -> "Dataset":
+def csv_dataset(path: PathLike, target_column: int | str = -1, kind: str | None = None, delimiter: str = ",") -> Dataset:
     """A CSV file as a `Dataset` (no test set): the labels read by ``kind``.
 
     ``kind`` None decides from the label column: two distinct values -> 'binary' (the

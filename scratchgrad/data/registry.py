@@ -34,8 +34,8 @@ class Dataset:
     'regression'. The arrays are made once; `as_lists` gives the scalar engine lists.
     """
 
-    X: np.ndarray
-    y: np.ndarray
+    X: Any  # arrays after construction (lists are accepted)
+    y: Any
     X_test: Any = None
     y_test: Any = None
     kind: str = "binary"

@@ -120,7 +120,7 @@ def _batches(X: Any, y: Any, order: list[int], batch_size: int, drop_last: bool)
         yield _take(X, chunk), _take(y, chunk)
 
 
-def binary_labels(y: Sequence[float]) -> list[float]:
+def binary_labels(y: Any) -> list[float]:
     """Map labels with exactly two distinct values to -1.0 (the smaller) and +1.0 (the larger).
 
     E.g. 0/1 labels from a CSV file -> -1/+1 for the hinge loss and `fit`.

@@ -470,6 +470,7 @@ def load(path: PathLike, expected: type[Any] | None = None) -> Module:
             path, f"the file holds a {contents.model} without an architecture, which cannot be rebuilt: "
             "build the model yourself and call its load_weights(path)"
         )  # fmt: skip
+    assert contents.cls is not None  # an unknown type was refused above
     try:
         model = contents.cls.from_architecture(contents.architecture, dtype=contents.dtype)
     except (TypeError, ValueError, KeyError) as err:

@@ -99,7 +99,7 @@ class Linear(Module):
     def parameter_shapes(cls, architecture: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
         inputs = architecture_size(architecture, "in_features")
         outputs = architecture_size(architecture, "out_features")
-        shapes = {"weight": (outputs, inputs)}
+        shapes: dict[str, tuple[int, ...]] = {"weight": (outputs, inputs)}
         if architecture.get("bias", True):
             shapes["bias"] = (outputs,)
         return shapes
@@ -255,15 +255,17 @@ class MLP(MLPBase):
 
     engine = "tensor"
 
-    def _make_layer(self, nin: int, nout: int, activation: str, init: str, generator: Any, dtype: Any = np.float64) -> Linear:
+    def _make_layer(self, nin: int, nout: int, activation: str, init: str, generator: Any, **options: Any) -> Linear:
+        dtype = options.pop("dtype", np.float64)
+        if options:
+            raise TypeError(f"MLP got unexpected keyword arguments {sorted(options)}")
         return Linear.from_arrays(*_dense_arrays(generator, nin, nout, init, 1.0, True, float_dtype(dtype)))
 
     def forward(self, x: Input) -> Tensor:
-        if not isinstance(x, Tensor):
-            x = Tensor(x, dtype=self.layers[0].weight.data.dtype)
+        out = x if isinstance(x, Tensor) else Tensor(x, dtype=self.layers[0].weight.data.dtype)
         for layer, name in zip(self.layers, self.layer_activations()):
-            x = ACTIVATIONS[name].tensor(layer(x))
-        return x
+            out = ACTIVATIONS[name].tensor(layer(out))
+        return out
 
     @classmethod
     def parameter_shapes(cls, architecture: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:

@@ -135,7 +135,7 @@ def _softmax_ce_one(logits: list[Any], target: object, where: str) -> Value:
         raise ValueError(f"softmax_cross_entropy:{where} needs at least 2 class logits, got {k}")
     if isinstance(target, bool) or not isinstance(target, numbers.Integral):
         raise TypeError(f"softmax_cross_entropy:{where} target must be an int class index, got {target!r}")
-    if not 0 <= target < k:
+    if not 0 <= int(target) < k:
         raise ValueError(f"softmax_cross_entropy:{where} target {target} is out of range for {k} classes")
     z = [v if isinstance(v, Value) else Value(float(v)) for v in logits]
     m = max(v.data for v in z)

@@ -102,7 +102,7 @@ def _scalar_entry(value: object, key: str) -> float:
     if isinstance(value, Value):
         value = value.data
     if is_tensor(value):
-        value = value.data  # type: ignore[attr-defined]
+        value = getattr(value, "data")
     if getattr(value, "shape", None) == ():  # a 0-d numpy array
         value = value.item()  # type: ignore[attr-defined]
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -116,7 +116,7 @@ def _scalar_entry(value: object, key: str) -> float:
     return number
 
 
-def _tensor_entry(value: object, key: str, parameter: Any) -> Any:
+def _tensor_entry(value: Any, key: str, parameter: Any) -> Any:
     """A state-dict entry for a `Tensor` parameter, as a finite array of its shape and dtype."""
     import numpy as np
 
@@ -259,7 +259,7 @@ class Module:
 
 
 def _visit(path: str, attr: Any, out: list[tuple[str, Any]], seen: set[int], tensor: type | None) -> None:
-    if isinstance(attr, Value) or (tensor is not None and isinstance(attr, tensor) and attr.requires_grad):
+    if isinstance(attr, Value) or (tensor is not None and isinstance(attr, tensor) and getattr(attr, "requires_grad")):
         if id(attr) not in seen:
             seen.add(id(attr))
             out.append((path, attr))

@@ -36,7 +36,8 @@ class ScalarModule(Module):
     def from_architecture(cls, architecture: Mapping[str, Any], dtype: Any = None) -> Any:
         # Weights about to be overwritten: no random numbers are drawn (the global `random`
         # state a user's own code relies on is left alone).
-        return cls(**architecture, rng=PLACEHOLDER)
+        build: Any = cls  # each subclass takes its architecture's fields and rng=
+        return build(**architecture, rng=PLACEHOLDER)
 
 
 class Neuron(ScalarModule):
