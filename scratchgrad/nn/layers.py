@@ -195,6 +195,10 @@ class Sequential(Module):
     def _children(self) -> Iterator[tuple[str, Any]]:
         return ((str(i), layer) for i, layer in enumerate(self.layers))
 
+    def _walk(self, prefix: str, out: list[tuple[str, Any]], seen: set[int], tensor: type | None) -> None:
+        for i, layer in enumerate(self.layers):  # the same as _children's walk, without a generator per step
+            layer._walk(f"{prefix}{i}.", out, seen, tensor)
+
     def forward(self, x: Input) -> Tensor:
         for layer in self.layers:
             x = layer(x)

@@ -153,15 +153,15 @@ def _tensor_pair(scores: Any, targets: Any, op: str) -> tuple[Any, Any]:
     from scratchgrad.tensor import Tensor
 
     s = scores if isinstance(scores, Tensor) else Tensor(scores)
-    t = targets if isinstance(targets, Tensor) else Tensor.from_numpy(np.asarray(targets, dtype=s.data.dtype))
-    if s.data.shape != t.data.shape:
-        if s.data.ndim == 2 and s.data.shape[1] == 1 and t.data.shape == (s.data.shape[0],):
+    t = np.asarray(targets.data if isinstance(targets, Tensor) else targets, dtype=s.data.dtype)
+    if s.data.shape != t.shape:
+        if s.data.ndim == 2 and s.data.shape[1] == 1 and t.shape == (s.data.shape[0],):
             t = t.reshape(-1, 1)  # one score per sample from a (N, 1) output: targets as a column
         else:
             raise ValueError(f"{op}: scores shape {s.shape} and targets shape {t.shape} differ")
     if s.data.size == 0:
         raise ValueError(f"{op}: no predictions (empty array)")
-    return s, t
+    return s, Tensor.from_numpy(t)  # a constant: targets get no gradient
 
 
 def _hinge_tensor(scores: Any, labels: Any) -> Any:
@@ -187,6 +187,8 @@ def _bce_tensor(logits: Any, targets: Any) -> Any:
 def _check_pm1_array(y: Any, what: str) -> None:
     import numpy as np
 
+    if (np.abs(y) == 1.0).all():
+        return
     bad = np.flatnonzero((y != 1.0) & (y != -1.0))
     if bad.size:
         value = float(y.flat[bad[0]])

@@ -161,8 +161,11 @@ class Module:
                 yield name, attr
 
     def _walk(self, prefix: str, out: list[tuple[str, Any]], seen: set[int], tensor: type | None) -> None:
-        for name, attr in self._children():
-            _visit(prefix + name, attr, out, seen, tensor)
+        # The walk runs at every zero_grad(): the usual case reads __dict__ without a generator.
+        children = self.__dict__.items() if type(self)._children is Module._children else self._children()
+        for name, attr in children:
+            if name[0] != "_":
+                _visit(prefix + name, attr, out, seen, tensor)
 
     def named_parameters(self, prefix: str = "") -> list[tuple[str, Any]]:
         """``[(dotted_name, parameter), ...]`` in the same order as ``parameters()``."""
@@ -259,8 +262,9 @@ class Module:
 
 
 def _visit(path: str, attr: Any, out: list[tuple[str, Any]], seen: set[int], tensor: type | None) -> None:
-    if isinstance(attr, Value) or (tensor is not None and isinstance(attr, tensor) and getattr(attr, "requires_grad")):
-        if id(attr) not in seen:
+    kind = type(attr)
+    if kind is Value or kind is tensor or isinstance(attr, Value) or (tensor is not None and isinstance(attr, tensor)):
+        if (kind is Value or getattr(attr, "requires_grad")) and id(attr) not in seen:
             seen.add(id(attr))
             out.append((path, attr))
     elif isinstance(attr, Module):
