@@ -1,12 +1,13 @@
 """Safe file writing shared by every saver: a crash never leaves half a file, or a stray one.
 
 `atomic_write_bytes` writes the new contents next to the target and renames them over
-it, so readers see either the old file or the whole new one. The contents are written
-into a file that has no name yet (Linux's ``O_TMPFILE``): if the process is killed while
-writing, nothing is left behind. The name it gets just before the rename,
-``.<target>.<pid>.<random>.tmp``, is the same as the fallback's (a named temporary file,
-where ``O_TMPFILE`` is not available); such a file left by a process that no longer runs
-is removed by the next save to the same target.
+it, so readers see either the old file or the whole new one. On Linux the contents go
+into a file that has no name yet (``O_TMPFILE``): if the process is killed while writing,
+nothing is left behind. The file gets a name, ``.<target>.<pid>.<random>.tmp``, only once
+it is complete, just before the rename. Where that is impossible the same name is used
+for an ordinary temporary file; such a file left by a process that no longer runs is
+removed by the next save to the same target. Only regular files are ever replaced: a
+directory or a device such as /dev/null is refused.
 """
 
 from __future__ import annotations
