@@ -27,7 +27,7 @@ def test_train_moons_writes_plots_and_a_model_that_loads(tmp_path: Path) -> None
 
     model = MLP.load(tmp_path / "moons_model.json")
     assert model.architecture() == {"nin": 2, "nouts": [16, 16, 1], "activation": "relu", "output_activation": "linear"}
-    assert json.loads((tmp_path / "moons_model.json").read_text())["format"] == "scratchgrad.nn"
+    assert json.loads((tmp_path / "moons_model.json").read_text())["format"] == "scratchgrad.model"
     assert result.stderr == ""
 
 
