@@ -33,9 +33,10 @@ stored only when one is given.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import numbers
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, Union
 
 from scratchgrad import autograd as _autograd
 from scratchgrad.autograd import _MANY, backward_order, is_grad_enabled
@@ -140,53 +141,46 @@ def _power_slope(x: float, k: float, x_to_the_k: float) -> float:
 class Op:
     """An operation: its ``name`` (what ``Value._op`` shows) and its local derivatives.
 
-    ``derivative(out, *children)`` returns d(out)/d(child) for each child, as a tuple, from
-    the result and the children. Given numbers (their ``data``) it returns numbers, which
-    is what ``backward()`` uses; given the Values themselves it builds the derivatives as
-    Values, which is how ``backward(create_graph=True)`` records gradients as a graph.
-    Each operation's formula is attached with ``@OP.derivative`` right after its forward
-    code, in `Value` below.
+    ``formula(out, *children)`` gives d(out)/d(child) from the result and the children:
+    one local derivative for an operation of one child, a pair for two. Given numbers (their
+    ``data``) it returns numbers, which is what ``backward()`` uses; given the Values
+    themselves it builds the derivatives as Values, which is how
+    ``backward(create_graph=True)`` records gradients as a graph. Each operation's formula
+    is attached with ``@OP.derivative`` right after its forward code, in `Value` below.
     """
 
-    __slots__ = ("name", "_derivative", "_global_name")
+    __slots__ = ("name", "formula", "_global_name")
 
-    def __init__(self, name: str, global_name: str | None = None) -> None:
+    def __init__(self, name: str, global_name: str | None = None, formula: Callable[..., Any] | None = None) -> None:
         self.name = name
-        self._derivative: Callable[..., tuple[Any, ...]] | None = None
+        self.formula: Callable[..., Any] = formula or _no_formula
         self._global_name = global_name  # copies and pickles of a node keep sharing this op
 
-    def derivative(self, formula: Callable[..., tuple[Any, ...]]) -> Any:
+    def derivative(self, formula: Callable[..., Any]) -> Any:
         """Decorator: ``formula(out, *children)`` is this operation's local derivatives."""
-        self._derivative = formula
+        self.formula = formula
         return staticmethod(formula)
 
     def local(self, node: Value) -> tuple[Any, ...]:
         """d(node)/d(child) for each child of ``node``, as numbers."""
         a, b = node._a, node._b
         if b is None:
-            return self._derivative(node.data, a.data)  # type: ignore[misc]
+            return (self.formula(node.data, a.data),)
         if b is _MANY:
-            return self._derivative(node.data, *[child.data for child in a])  # type: ignore[misc]
-        return self._derivative(node.data, a.data, b.data)  # type: ignore[misc]
+            return tuple(self.formula(node.data, *[child.data for child in a]))
+        return tuple(self.formula(node.data, a.data, b.data))
 
     def local_graph(self, node: Value) -> tuple[Any, ...]:
-        """The same derivatives as Values computed from ``node`` and its children (or numbers
+        """The same derivatives computed from ``node`` and its children as Values (numbers
         where they are constants), so the chain rule built from them records a graph."""
-        return self._derivative(node, *node._prev)  # type: ignore[misc]
+        if node._b is None:
+            return (self.formula(node, node._a),)
+        return tuple(self.formula(node, *node._prev))
 
     def backward(self, node: Value, g: float) -> None:
         """The chain rule for ``node`` alone: ``child.grad += local * g`` for each child."""
-        a, b = node._a, node._b
-        if b is None:
-            (da,) = self._derivative(node.data, a.data)  # type: ignore[misc]
-            a.grad += da * g
-        elif b is _MANY:
-            for child, local in zip(a, self.local(node)):
-                child.grad += local * g
-        else:
-            da, db = self._derivative(node.data, a.data, b.data)  # type: ignore[misc]
-            a.grad += da * g
-            b.grad += db * g
+        for child, local in zip(node._prev, self.local(node)):
+            child.grad += local * g
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
@@ -197,15 +191,20 @@ class Op:
         return self._global_name  # the one shared instance, by its module-level name
 
 
+def _no_formula(*args: Any) -> Any:
+    raise RuntimeError("this operation has no local derivatives")  # pragma: no cover - a leaf's op
+
+
 class _ByHand(Op):
     """The op of a node built by hand, ``Value(data, children, op, _local=...)``: its local
     derivatives are the numbers given (or unknown, when none were)."""
 
-    __slots__ = ("_local",)
+    __slots__ = ("_local", "_data")
 
-    def __init__(self, name: str, local: tuple[Any, ...] | None) -> None:
+    def __init__(self, name: str, local: tuple[Any, ...] | None, data: Any = None) -> None:
         super().__init__(name)
         self._local = local
+        self._data = data  # for the error message when the local derivatives are unknown
 
     def local(self, node: Value) -> tuple[Any, ...]:
         if self._local is None:
@@ -222,13 +221,16 @@ class _ByHand(Op):
         )
 
     def backward(self, node: Value, g: float) -> None:
-        if self._local is None:
-            raise UnknownDerivative(self.name, node.data).error()
-        for child, local in zip(node._a, self._local):
+        for child, local in zip(node._a, self):
             child.grad += local * g
 
+    def __iter__(self) -> Iterator[Any]:  # the local derivatives, as backward() reads them
+        if self._local is None:
+            raise UnknownDerivative(self.name, self._data).error()
+        return iter(self._local)
+
     def __reduce__(self) -> Any:
-        return (_ByHand, (self.name, self._local))
+        return (_ByHand, (self.name, self._local, self._data))
 
 
 def _shared(name: str, global_name: str) -> Op:
@@ -251,27 +253,14 @@ _SIGMOID = _shared("sigmoid", "_SIGMOID")
 
 
 class _PowerOp(Op):
-    """``x ** k`` for the number k, named ``**k`` (``**2``, ``**0.5``, ...)."""
+    """``x ** k`` for the number k, named ``**k`` (``**2``, ``**0.5``, ...); its formula is
+    `Value._pow_number_local` with k filled in."""
 
     __slots__ = ("k",)
 
     def __init__(self, k: Number) -> None:
-        super().__init__(f"**{k}")
+        super().__init__(f"**{k}", formula=functools.partial(Value._pow_number_local, k))
         self.k = k
-
-    def local(self, node: Value) -> tuple[Any, ...]:
-        """d/dx x^k = k x^(k-1)"""
-        return (_power_slope(node._a.data, self.k, node.data),)
-
-    def local_graph(self, node: Value) -> tuple[Any, ...]:
-        k, x = self.k, node._a
-        if k == 0 or k == 1 or x.data == 0:  # a constant slope (at x = 0: 0, 1 or infinite)
-            return self.local(node)
-        return (k * x ** (k - 1),)
-
-    def backward(self, node: Value, g: float) -> None:
-        a = node._a
-        a.grad += _power_slope(a.data, self.k, node.data) * g
 
     def __reduce__(self) -> Any:
         return (_power_op, (self.k,))
@@ -388,7 +377,7 @@ class Value:
             self._label = label
         if children and not (_autograd.recording_off and not is_grad_enabled()):
             self._a, self._b = children, _MANY
-            self._fn = _ByHand(_op, local)
+            self._fn = _ByHand(_op, local, data)
         else:
             self._a = self._b = None
             self._fn = _LEAF if not _op else _ByHand(_op, ())
@@ -526,9 +515,9 @@ class Value:
         return _unary(-self.data, _NEG, self)
 
     @_NEG.derivative
-    def _neg_local(out: Local, a: Local) -> tuple[Local]:
+    def _neg_local(out: Local, a: Local) -> Local:
         """d(-a)/da = -1"""
-        return (-1.0,)
+        return -1.0
 
     def __pos__(self) -> Value:
         return self
@@ -546,6 +535,16 @@ class Value:
             other = _check_number(other, "exponent")
         return _unary(_power(self.data, other), _power_op(other), self)
 
+    @staticmethod
+    def _pow_number_local(k: Number, out: Local, x: Local) -> Local:
+        """d(x^k)/dx = k x^(k-1): 0 for k = 0, even at NaN and inf, as in PyTorch; at x = 0
+        a constant (0, 1, or an infinite slope for 0 < k < 1)"""
+        if not isinstance(x, Value):  # numbers: backward()
+            return _power_slope(x, k, out)
+        if k == 0 or k == 1 or x.data == 0:
+            return _power_slope(x.data, k, out.data)  # type: ignore[union-attr]
+        return k * x ** (k - 1)
+
     def __rpow__(self, other: Operand) -> Value:  # other ** self
         return _operand(other, "**", False)._pow_value(self)
 
@@ -561,7 +560,7 @@ class Value:
     @_POW.derivative
     def _pow_local(out: Local, x: Local, k: Local) -> tuple[Local, Local]:
         """d(x^k)/dx = k x^(k-1), d(x^k)/dk = x^k ln x"""
-        if not isinstance(x, Value) or x.data == 0:  # numbers; at x = 0 constants (ln 0 is not needed: 0 * ...)
+        if not isinstance(x, Value) or x.data == 0:  # numbers; or x = 0 (k > 0): constant slopes, 0^k ln 0 taken as 0
             xd, kd, outd = _data(x), _data(k), _data(out)
             return _power_slope(xd, kd, outd), (outd * math.log(xd) if xd != 0 else 0.0)
         return k * x ** (k - 1), out * x.log()
@@ -573,9 +572,9 @@ class Value:
         return _unary(math.tanh(self.data), _TANH, self)
 
     @_TANH.derivative
-    def _tanh_local(out: Local, x: Local) -> tuple[Local]:
+    def _tanh_local(out: Local, x: Local) -> Local:
         """d tanh(x)/dx = 1 - tanh(x)^2"""
-        return (1 - out * out,)
+        return 1 - out * out
 
     def exp(self) -> Value:
         """e^x. Raises OverflowError past x = 709.78 (float64's limit)."""
@@ -587,9 +586,9 @@ class Value:
         return _unary(e, _EXP, self)
 
     @_EXP.derivative
-    def _exp_local(out: Local, x: Local) -> tuple[Local]:
+    def _exp_local(out: Local, x: Local) -> Local:
         """d e^x/dx = e^x"""
-        return (out,)
+        return out
 
     def log(self) -> Value:
         """ln x, for x > 0 only."""
@@ -599,9 +598,9 @@ class Value:
         return _unary(math.log(x), _LOG, self)
 
     @_LOG.derivative
-    def _log_local(out: Local, x: Local) -> tuple[Local]:
+    def _log_local(out: Local, x: Local) -> Local:
         """d ln(x)/dx = 1/x"""
-        return (1 / x,)
+        return 1 / x
 
     def relu(self) -> Value:
         """max(0, x); NaN in, NaN out."""
@@ -609,11 +608,12 @@ class Value:
         return _unary(x if x > 0 or x != x else 0.0, _RELU, self)
 
     @_RELU.derivative
-    def _relu_local(out: Local, x: Local) -> tuple[Local]:
+    def _relu_local(out: Local, x: Local) -> Local:
         """d max(0, x)/dx = 1 if x > 0 else 0 (0 at the kink, as PyTorch; NaN at NaN): a
         constant wherever it is defined, so every higher derivative is 0"""
-        xd = _data(x)
-        return (1.0 if xd > 0 else (0.0 if xd == xd else xd),)
+        if isinstance(x, Value):
+            x = x.data
+        return 1.0 if x > 0 else (0.0 if x == x else x)  # type: ignore[operator]
 
     def sigmoid(self) -> Value:
         """1 / (1 + e^-x); never overflows, for any x."""
@@ -626,9 +626,9 @@ class Value:
         return _unary(s, _SIGMOID, self)
 
     @_SIGMOID.derivative
-    def _sigmoid_local(out: Local, x: Local) -> tuple[Local]:
+    def _sigmoid_local(out: Local, x: Local) -> Local:
         """d s(x)/dx = s (1 - s)"""
-        return (out * (1 - out),)
+        return out * (1 - out)
 
     # ---- gradients ---------------------------------------------------------------------------
 
@@ -648,8 +648,9 @@ class Value:
         """
         order = backward_order(self)  # consumers first; interior grads now 0.0
         self.grad = grad
-        # Each node's _backward(), written out here for + and *, most of every graph: a
-        # method call per node would cost about a tenth of the backward pass.
+        # Each node's _backward(), written out here for + and * (most of every graph) and
+        # for functions of one child: a method call per node would cost about a tenth of
+        # the backward pass.
         for node in order:
             g = node.grad
             fn = node._fn
@@ -661,7 +662,15 @@ class Value:
                 a.grad += b.data * g
                 b.grad += a.data * g
             else:
-                fn.backward(node, g)
+                b = node._b
+                if b is None:  # one child
+                    a = node._a
+                    a.grad += fn.formula(node.data, a.data) * g
+                elif b is _MANY:  # the op of a node with many children lists their local derivatives
+                    for child, local in zip(node._a, fn):
+                        child.grad += local * g
+                else:
+                    fn.backward(node, g)
 
 
 _backward_order = backward_order  # the old private name (scratchgrad.viz imported it)
@@ -684,6 +693,9 @@ class _SumOp(Op):
         for child in node._a:
             child.grad += g
 
+    def __iter__(self) -> Iterator[float]:  # the local derivatives, as backward() reads them
+        return itertools.repeat(1.0)
+
 
 _SUM = _SumOp("sum", "_SUM")
 
@@ -701,28 +713,60 @@ def sum_values(values: Iterable[Operand]) -> Value:
     return _many(total, _SUM, tuple(children))
 
 
-class _WeightedSumOp(Op):
-    """A ``weighted_sum`` node's op: d/dwi = xi, d/dxi = wi, d/db = 1. Each child's local
-    derivative is its partner in the product (a Value or a number), kept per node."""
+class _WeightedSumOp(tuple):  # type: ignore[type-arg]
+    """A ``weighted_sum`` node's op: d/dwi = xi, d/dxi = wi, d/db = 1, each child's local
+    derivative being its partner in the product. The op is the tuple of those local
+    derivatives as numbers, one tuple per node; it acts as an `Op` (``name``, ``local``,
+    ``backward``). Here every partner is a number (weights times plain inputs, or the
+    reverse), so the local derivatives are constants."""
 
-    __slots__ = ("partners",)
-
-    def __init__(self, partners: tuple[Any, ...]) -> None:
-        super().__init__("w·x+b")
-        self.partners = partners
+    __slots__ = ()
+    name = "w·x+b"
 
     def local(self, node: Value) -> tuple[Any, ...]:
-        return tuple(p.data if isinstance(p, Value) else p for p in self.partners)
+        return tuple(self)
 
     def local_graph(self, node: Value) -> tuple[Any, ...]:
-        return self.partners
+        return tuple(self)
 
     def backward(self, node: Value, g: float) -> None:
-        for child, p in zip(node._a, self.partners):
-            child.grad += (p.data if isinstance(p, Value) else p) * g
+        for child, local in zip(node._a, self):
+            child.grad += local * g
+
+    def __repr__(self) -> str:
+        return "Op('w·x+b')"
 
     def __reduce__(self) -> Any:
-        return (_WeightedSumOp, (self.partners,))
+        return (type(self), (tuple(self),))
+
+
+class _WeightedPairsOp(_WeightedSumOp):
+    """Every weight and input is a Value: the children are w1, x1, w2, x2, ... (then the
+    bias), and each one's partner is its neighbour in its pair."""
+
+    __slots__ = ()
+
+    def local_graph(self, node: Value) -> tuple[Any, ...]:
+        children = node._a
+        partners: list[Any] = []
+        for i in range(0, len(children) - 1, 2):
+            partners += (children[i + 1], children[i])
+        if len(children) % 2:
+            partners.append(1.0)  # the bias
+        return tuple(partners)
+
+
+class _WeightedMixedOp(_WeightedSumOp):
+    """Some products have two Values and some one: the n local derivatives as numbers,
+    then the n partners (Values or numbers)."""
+
+    __slots__ = ()
+
+    def local(self, node: Value) -> tuple[Any, ...]:
+        return self[: len(node._a)]
+
+    def local_graph(self, node: Value) -> tuple[Any, ...]:
+        return self[len(node._a) :]
 
 
 def weighted_sum(weights: Sequence[Operand], inputs: Sequence[Operand], bias: Operand = 0.0) -> Value:
@@ -734,7 +778,8 @@ def weighted_sum(weights: Sequence[Operand], inputs: Sequence[Operand], bias: Op
     if len(weights) != len(inputs):
         raise ValueError(f"weighted_sum: {len(weights)} weights but {len(inputs)} inputs")
     children: list[Value] = []
-    partners: list[Any] = []
+    local: list[Number] = []
+    pairs = singles = 0  # products of two Values, and of a Value and a number
     total: float = 0.0
     for w, x in zip(weights, inputs):
         w_is_value = isinstance(w, Value)
@@ -744,16 +789,37 @@ def weighted_sum(weights: Sequence[Operand], inputs: Sequence[Operand], bias: Op
         total += wd * xd
         if w_is_value:
             children.append(w)  # type: ignore[arg-type]
-            partners.append(x if x_is_value else xd)
-        if x_is_value:
+            local.append(xd)
+            if x_is_value:
+                children.append(x)  # type: ignore[arg-type]
+                local.append(wd)
+                pairs += 1
+            else:
+                singles += 1
+        elif x_is_value:
             children.append(x)  # type: ignore[arg-type]
-            partners.append(w if w_is_value else wd)
+            local.append(wd)
+            singles += 1
     if isinstance(bias, Value):
         total += bias.data
         children.append(bias)
-        partners.append(1.0)
+        local.append(1.0)
     else:
         total += _check_number(bias, "bias")
     if not children or (_autograd.recording_off and not is_grad_enabled()):
         return _leaf(total, _WeightedSumOp(()))
-    return _many(total, _WeightedSumOp(tuple(partners)), tuple(children))
+    if not pairs:
+        return _many(total, _WeightedSumOp(local), tuple(children))
+    if not singles:
+        return _many(total, _WeightedPairsOp(local), tuple(children))
+    partners = [p for w, x in zip(weights, inputs) for p in _partners(w, x)]
+    if isinstance(bias, Value):
+        partners.append(1.0)
+    return _many(total, _WeightedMixedOp(local + partners), tuple(children))
+
+
+def _partners(w: Operand, x: Operand) -> tuple[Any, ...]:
+    """The partner of each Value among (w, x) in the product w*x, in weighted_sum's order."""
+    if isinstance(w, Value):
+        return (x, w) if isinstance(x, Value) else (_check_number(x, "input"),)
+    return (_check_number(w, "weight"),) if isinstance(x, Value) else ()
