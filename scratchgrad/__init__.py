@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from scratchgrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from scratchgrad.engine import Value, sum_values, weighted_sum
+from scratchgrad.functional import grad, hessian, hvp, jacobian
 from scratchgrad.gradcheck import GradcheckResult, gradcheck
 
 __version__ = "0.1.0"
@@ -30,8 +31,12 @@ __all__ = [
     "Tensor",
     "Value",
     "enable_grad",
+    "grad",
     "gradcheck",
+    "hessian",
+    "hvp",
     "is_grad_enabled",
+    "jacobian",
     "no_grad",
     "set_grad_enabled",
     "sum_values",

@@ -332,11 +332,113 @@ def backward_order(root: Any) -> list[Any]:
     return order
 
 
+# ---- the chain rule over a whole graph, for any order ---------------------------------------
+
+
+def backpropagate(
+    root: Any,
+    seed: Any,
+    vjp: Callable[[Any, Any], Sequence[Any]],
+    visit: Callable[[Any, Any], None],
+    needed: set[Any] | None = None,
+) -> None:
+    """The chain rule over the graph below ``root``, consumers before their children.
+
+    ``seed`` is d(root)/d(root). ``vjp(node, g)`` gives, from d(root)/d(node) = ``g``, the
+    contribution for each child in ``_prev`` order (None for a child that needs none). Each
+    node's gradient is complete (every consumer has added to it) when its vjp runs, and
+    ``visit(node, gradient)`` then sees it, once per node that receives a gradient. With
+    ``needed`` (a set of nodes), only those nodes pass gradients on.
+
+    Numbers, arrays, Values and Tensors all work as gradients: recorded as a graph when
+    they are Values or Tensors computed with recording on (create_graph), plain otherwise.
+    """
+    grads: dict[Any, Any] = {root: seed}
+    for node in reversed(topological_order(root)):
+        g = grads.pop(node, None)
+        if g is None:
+            continue
+        visit(node, g)
+        if not node._prev or (needed is not None and node not in needed):
+            continue
+        for child, child_grad in zip(node._prev, vjp(node, g)):
+            if child_grad is None or (needed is not None and child not in needed):
+                continue
+            previous = grads.get(child)
+            grads[child] = child_grad if previous is None else previous + child_grad
+
+
+def reaching(root: Any, targets: Sequence[Any]) -> set[Any]:
+    """The nodes at and below ``root`` from which some node of ``targets`` can be reached
+    (the targets included): where a gradient with respect to the targets can flow."""
+    wanted = set(targets)
+    found: set[Any] = set()
+    for node in topological_order(root):
+        if node in wanted or any(child in found for child in node._prev):
+            found.add(node)
+    return found
+
+
+def gradients(output: Any, inputs: Sequence[Any], grad_output: Any = None, create_graph: bool = False) -> list[Any]:
+    """d(output)/d(input) for each of ``inputs``, like PyTorch's ``torch.autograd.grad``: no
+    ``.grad`` anywhere changes.
+
+    ``output`` and ``inputs`` are Values, or Tensors (an input anywhere in the graph, not
+    only a leaf). ``grad_output`` seeds d(output)/d(output) (default 1, or ones for a
+    tensor). With ``create_graph=True`` the gradients are themselves graphs (Values /
+    Tensors) that can be differentiated again; otherwise they are numbers / arrays. An input
+    the output does not depend on gets a zero gradient.
+    """
+    from scratchgrad.engine import Value, _value_gradient_rules
+
+    inputs = list(inputs)
+    tensor_module = sys.modules.get("scratchgrad.tensor")  # loaded if any Tensor exists
+    if isinstance(output, Value):
+        rules = _value_gradient_rules(output, inputs, grad_output, create_graph)
+    elif tensor_module is not None and isinstance(output, tensor_module.Tensor):
+        rules = tensor_module._tensor_gradient_rules(output, inputs, grad_output, create_graph)
+    else:
+        raise TypeError(
+            f"gradients: the output must be a Value or a Tensor, got {type(output).__name__}: {output!r}"
+            + _CREATE_GRAPH_HINT
+        )
+    seed, vjp, zero = rules
+    found: dict[Any, Any] = {}
+    wanted = set(inputs)
+
+    def keep(node: Any, g: Any) -> None:
+        if node in wanted:
+            found[node] = g
+
+    with _Block(True) if create_graph else _NoBlock():
+        backpropagate(output, seed, vjp, keep, needed=reaching(output, inputs))
+    return [found[x] if x in found else zero(x) for x in inputs]
+
+
+# What a user who differentiates a plain number most likely did, and the fix.
+_CREATE_GRAPH_HINT = (
+    ". A gradient computed by backward() without create_graph is a plain number (or array) and "
+    "cannot be differentiated again: call backward(create_graph=True), or use scratchgrad.grad, "
+    "so that the gradient is a Value (or Tensor) recorded in the graph"
+)
+
+
+class _NoBlock:
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
 __all__ = [
+    "backpropagate",
     "backward_order",
     "enable_grad",
+    "gradients",
     "is_grad_enabled",
     "no_grad",
+    "reaching",
     "recording_off",
     "set_grad_enabled",
     "topological_order",

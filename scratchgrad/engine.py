@@ -92,11 +92,11 @@ def _check_number(data: object, what: str) -> Number:
 def _operand(other: object, op: str, self_on_left: bool) -> Value:
     """Wrap a Python number as a leaf `Value`; refuse anything else by name."""
     if type(other) is float or type(other) is int:  # the usual case first
-        return _leaf(other, _LEAF)
+        return _leaf(other, _CONST)
     if isinstance(other, Value):  # a subclass of Value
         return other
     if isinstance(other, numbers.Real):
-        return _leaf(_check_number(other, "operand"), _LEAF)
+        return _leaf(_check_number(other, "operand"), _CONST)
     names = ("'Value'", f"'{type(other).__name__}'")
     left, right = names if self_on_left else names[::-1]
     raise TypeError(f"unsupported operand type(s) for {op}: {left} and {right}")
@@ -239,6 +239,7 @@ def _shared(name: str, global_name: str) -> Op:
 
 # Every operation's Op; the formula of each is attached after its forward code in Value.
 _LEAF = _shared("", "_LEAF")  # a leaf: no children, nothing to differentiate
+_CONST = _shared("", "_CONST")  # a leaf the library made from a number: a constant (2 in `2 * x`)
 _ADD = _shared("+", "_ADD")
 _SUB = _shared("-", "_SUB")
 _MUL = _shared("*", "_MUL")
@@ -420,6 +421,10 @@ class Value:
 
     def __repr__(self) -> str:
         return f"Value(data={self.data})"
+
+    def __float__(self) -> float:
+        """``float(v)`` is its data (so a Value can be shown wherever a number is formatted)."""
+        return float(self.data)
 
     # ---- arithmetic: each operation, then its local derivatives ------------------------
     # ``type(other) is not Value`` first: the usual operand is a Value, and that check is
@@ -637,7 +642,7 @@ class Value:
         if self._a is not None:
             self._fn.backward(self, self.grad)
 
-    def backward(self, grad: float = 1.0) -> None:
+    def backward(self, grad: float | Value = 1.0, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every node below this one with d(self)/d(node).
 
         Sets ``self.grad = grad`` (1.0, as in the tutorial) and works in reverse topological
@@ -645,7 +650,15 @@ class Value:
         (``+=``) across calls, as in the tutorial and PyTorch: zero them between steps.
         Interior nodes start from 0 on every call, so calling ``backward()`` twice
         simply adds the leaves' gradients twice.
+
+        ``create_graph=True`` records the gradients as graph nodes: every ``.grad`` is then a
+        `Value` computed from the graph's own Values (each op's local-derivative formula
+        applied to Values), so it can be differentiated again, drawn with ``draw_dot`` and
+        stepped through. Without it nothing is recorded, and gradients are plain numbers.
         """
+        if create_graph:
+            _backward_recorded(self, grad)
+            return
         order = backward_order(self)  # consumers first; interior grads now 0.0
         self.grad = grad
         # Each node's _backward(), written out here for + and * (most of every graph) and
@@ -674,6 +687,58 @@ class Value:
 
 
 _backward_order = backward_order  # the old private name (scratchgrad.viz imported it)
+
+
+# ---- gradients as graphs: derivatives of derivatives ------------------------------------------
+
+
+def _chain(local: Any, g: Any) -> Any:
+    """The chain rule's product, local * g: numbers, or Values recorded in the graph. A local
+    derivative of exactly 1 passes g on unchanged (no node for a multiplication by one)."""
+    if (type(local) is float or type(local) is int) and local == 1:
+        return g
+    return local * g
+
+
+def _recorded_vjp(node: Value, g: Value) -> list[Any]:
+    """Each child's share of ``g``, d(root)/d(node), recorded as Values."""
+    return [_chain(local, g) for local in node._fn.local_graph(node)]
+
+
+def _seed_value(grad: Any) -> Value:
+    if isinstance(grad, Value):
+        return grad
+    return _leaf(_check_number(grad, "backward: grad"), _CONST)
+
+
+def _backward_recorded(root: Value, grad: Any) -> None:
+    """``root.backward(grad, create_graph=True)``: every .grad becomes a Value in the graph."""
+
+    def assign(node: Value, g: Value) -> None:
+        if node._a is not None:  # interior: starts from 0 on every call
+            node.grad = g
+        else:  # a leaf accumulates, as in a first-order backward
+            old = node.grad
+            node.grad = g if (not isinstance(old, Value) and old == 0) else old + g
+
+    with _autograd.enable_grad():
+        _autograd.backpropagate(root, _seed_value(grad), _recorded_vjp, assign)
+
+
+def _value_gradient_rules(output: Value, inputs: list[Any], grad_output: Any, create_graph: bool) -> tuple[Any, Any, Any]:
+    """What scratchgrad.autograd.gradients needs for a Value graph: the seed, the vjp, and
+    the gradient of an input the output does not depend on."""
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Value):
+            raise TypeError(f"gradients: input #{i} must be a Value, like the output; got {type(x).__name__}: {x!r}")
+    if create_graph:
+        return _seed_value(1.0 if grad_output is None else grad_output), _recorded_vjp, lambda x: _leaf(0.0, _CONST)
+    seed = 1.0 if grad_output is None else _check_number(grad_output, "grad_output")
+
+    def vjp(node: Value, g: float) -> list[Any]:
+        return [local * g for local in node._fn.local(node)]
+
+    return seed, vjp, lambda x: 0.0
 
 
 # ---- fused nodes: many children, one node --------------------------------------------------

@@ -817,19 +817,32 @@ class Tensor:
 
     # ---- gradients -------------------------------------------------------------------------------
 
-    def backward(self, grad: Any = None) -> None:
+    def backward(self, grad: Any = None, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every leaf below this tensor with d(self)/d(leaf), accumulating.
 
         ``grad`` is the seed d(loss)/d(self): optional for a one-element tensor (1),
         required otherwise, and of this tensor's shape. Works in reverse topological
         order without recursion; each node passes its gradient on once, after all
         the nodes that use it.
+
+        ``create_graph=True`` records the gradients as graph nodes: each leaf's ``.grad``
+        is then a `Tensor` (every vjp run on Tensors), so it can be differentiated again.
+        Without it nothing is recorded, and gradients are arrays.
         """
         if not self.requires_grad:
             raise RuntimeError(
                 "backward: this tensor does not require grad (no leaf below it has requires_grad=True, "
-                "or it was computed under no_grad())"
+                "or it was computed under no_grad(); a gradient array from a backward() without "
+                "create_graph=True is a constant too: use backward(create_graph=True) to differentiate it again)"
             )
+        seed = self._seed(grad)
+        if create_graph:
+            _backpropagate_recorded(self, seed)
+            return
+        _backpropagate(self, seed)
+
+    def _seed(self, grad: Any) -> Array:
+        """d(self)/d(self) for backward(): 1 for one element, else ``grad``, checked."""
         if grad is None:
             if self.data.size != 1:
                 raise RuntimeError(
@@ -846,7 +859,7 @@ class Tensor:
                     raise ValueError(
                         f"backward: the seed gradient's shape {seed.shape} does not match the output's shape {self.data.shape}"
                     )
-        _backpropagate(self, seed)
+        return seed
 
 
 def _backpropagate(root: Tensor, seed: Array) -> None:
@@ -884,6 +897,46 @@ def _accumulate(leaf: Tensor, g: Array, owned: bool) -> None:
         leaf.grad = g if owned else g.copy()
     else:
         leaf.grad = leaf.grad + g
+
+
+# ---- gradients as graphs: derivatives of derivatives ------------------------------------------------
+
+
+def _recorded_vjp(node: Tensor, g: Tensor) -> tuple[Any, ...]:
+    return node._vjp(g, node)  # type: ignore[misc]
+
+
+def _backpropagate_recorded(root: Tensor, seed: Array) -> None:
+    """``root.backward(create_graph=True)``: each leaf's .grad becomes a Tensor in the graph."""
+
+    def accumulate(node: Tensor, g: Tensor) -> None:
+        if node._prev or not node.requires_grad:
+            return
+        if g.dtype != node.data.dtype:
+            g = g.astype(node.data.dtype)
+        node.grad = g if node.grad is None else node.grad + g
+
+    with _autograd.enable_grad():
+        _autograd.backpropagate(root, _const(seed, ""), _recorded_vjp, accumulate)
+
+
+def _tensor_gradient_rules(output: Tensor, inputs: list[Any], grad_output: Any, create_graph: bool) -> tuple[Any, Any, Any]:
+    """What scratchgrad.autograd.gradients needs for a Tensor graph: the seed, the vjp, and
+    the gradient of an input the output does not depend on."""
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"gradients: input #{i} must be a Tensor, like the output; got {type(x).__name__}")
+        if not x.requires_grad:
+            raise ValueError(f"gradients: input #{i} (shape {x.shape}) does not require grad, so nothing flows to it")
+    seed = output._seed(grad_output.data if isinstance(grad_output, Tensor) and not create_graph else grad_output)
+    if create_graph:
+        seed_tensor = grad_output if isinstance(grad_output, Tensor) else _const(seed, "")
+        return seed_tensor, _recorded_vjp, lambda x: _const(np.zeros_like(x.data), "")
+
+    def vjp(node: Tensor, g: Array) -> tuple[Any, ...]:
+        return node._vjp(g, node)  # type: ignore[misc]
+
+    return seed, vjp, lambda x: np.zeros_like(x.data)
 
 
 # ---- scattering: the vjp of indexing, and its own vjp ----------------------------------------------
