@@ -1,0 +1,234 @@
+"""Fused scalar nodes: a GPT's building blocks on lists of `Value`s, each one node (or a few).
+
+`weighted_sum` and `sum_values` (scratchgrad.engine) turn a sum of n products into one
+node instead of 2n. The same idea carries a transformer on Values:
+
+- ``linear_values(x, rows)``: one `weighted_sum` per row of a weight matrix (a list of
+  lists of Values), ``[w_j . x for each row w_j]``, built for speed;
+- ``softmax_values(z)``: p_i = exp(z_i - L) with L = logsumexp(z) one node: 1 + n nodes
+  instead of about 3n (a shift, an exp, a sum and a division per entry);
+- ``rms_norm_values(x)``: y_i = x_i * r with r = (mean(x^2) + eps)^(-1/2) one node;
+- ``cross_entropy_values(z, target)``: logsumexp(z) - z_target as one node, the loss of
+  the next character.
+
+Each node states its local derivatives next to its forward code, as every operation of
+the engine does, as numbers for ``backward()`` and as Values (``local_graph``) for
+``backward(create_graph=True)``, so second derivatives flow through them too. A node's
+local derivatives are computed once, in the forward pass, and kept in its op (a tuple,
+one per node): the backward pass only multiplies and adds.
+
+    from scratchgrad import Value
+    from scratchgrad.fused import softmax_values
+    z = [Value(1.0), Value(2.0), Value(0.5)]
+    p = softmax_values(z)          # three Values summing to 1
+    p[0].backward()                # z[i].grad = p0 (delta_0i - p_i)
+"""
+
+from __future__ import annotations
+
+import math
+from operator import mul
+from typing import Any, Iterable, Sequence
+
+from scratchgrad import autograd as _autograd
+from scratchgrad.autograd import is_grad_enabled
+from scratchgrad.engine import _CONST, Op, Value, _binary, _check_number, _leaf, _many
+
+__all__ = ["cross_entropy_values", "linear_values", "logsumexp_values", "rms_norm_values", "softmax_values"]
+
+
+def _recording() -> bool:
+    return not (_autograd.recording_off and not is_grad_enabled())
+
+
+def _values(items: Iterable[Any], op: str) -> tuple[Value, ...]:
+    """The items as Values (numbers become constants), or a TypeError naming the culprit."""
+    out = []
+    for i, v in enumerate(items):
+        if isinstance(v, Value):
+            out.append(v)
+        else:
+            try:
+                out.append(_leaf(_check_number(v, f"{op}: item {i}"), _CONST))
+            except TypeError:
+                raise TypeError(f"{op}: item {i} must be a Value or a number, got {type(v).__name__}: {v!r}") from None
+    if not out:
+        raise ValueError(f"{op}: needs at least one value")
+    return tuple(out)
+
+
+class _LocalsOp(tuple):  # type: ignore[type-arg]
+    """The op of a fused node: the tuple of its local derivatives as numbers, one per child
+    (what ``backward()`` iterates), then anything its ``local_graph`` needs. It acts as an
+    `Op`: ``name``, ``local``, ``local_graph``, ``backward``."""
+
+    __slots__ = ()
+    name = ""
+
+    def local(self, node: Value) -> tuple[Any, ...]:
+        return tuple(self[: len(node._a)])
+
+    def local_graph(self, node: Value) -> tuple[Any, ...]:  # pragma: no cover - every fused op defines it
+        raise NotImplementedError
+
+    def backward(self, node: Value, g: float) -> None:
+        for child, local in zip(node._a, self):
+            child.grad += local * g
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
+
+    def __reduce__(self) -> Any:
+        return (type(self), (tuple(self),))
+
+
+# ---- a linear layer: one weighted sum per row ------------------------------------------------------
+
+
+class _RowOp(_LocalsOp):
+    """``w . x`` for a row w of n weights and the n inputs x, children (w1..wn, x1..xn):
+    d/dw_i = x_i, d/dx_i = w_i, so the op is (x1..xn, w1..wn) as numbers; recorded, each
+    child's partner Value."""
+
+    __slots__ = ()
+    name = "w·x"
+
+    def local_graph(self, node: Value) -> tuple[Any, ...]:
+        children = node._a
+        n = len(children) // 2
+        return children[n:] + children[:n]
+
+
+_EMPTY_ROW = _RowOp(())
+
+
+def linear_values(x: Sequence[Value], weights: Sequence[Sequence[Value]]) -> list[Value]:
+    """``[w_j . x for w_j in weights]``: a matrix (a list of rows of Values) times a vector of
+    Values, one node per output, the product of a linear layer without bias on the
+    scalar engine. Each output's local derivatives: d/dw_ji = x_i, d/dx_i = w_ji."""
+    inputs = tuple(x)
+    try:
+        xd = [v.data for v in inputs]
+    except AttributeError:
+        raise TypeError("linear_values: the inputs must be Values") from None
+    n = len(inputs)
+    recording = _recording()
+    out = []
+    for j, row in enumerate(weights):
+        if len(row) != n:
+            raise ValueError(f"linear_values: row {j} has {len(row)} weights for {n} inputs")
+        try:
+            wd = [w.data for w in row]
+        except AttributeError:
+            raise TypeError(f"linear_values: the weights of row {j} must be Values") from None
+        total = sum(map(mul, wd, xd))
+        if recording:
+            out.append(_many(total, _RowOp(xd + wd), tuple(row) + inputs))
+        else:
+            out.append(_leaf(total, _EMPTY_ROW))
+    return out
+
+
+# ---- logsumexp and softmax -------------------------------------------------------------------------
+
+
+class _LogSumExpOp(_LocalsOp):
+    """L = log(sum_j e^(z_j)): d L / d z_j = e^(z_j - L) = softmax(z)_j"""
+
+    __slots__ = ()
+    name = "logsumexp"
+
+    def local_graph(self, node: Value) -> tuple[Any, ...]:
+        return tuple((z - node).exp() for z in node._a)
+
+
+def _stable_exps(zd: list[float]) -> tuple[list[float], float, float]:
+    """e^(z_j - max z), their sum, and the max (subtracted so that no e^ overflows)."""
+    top = max(zd)
+    if not math.isfinite(top) or any(d != d for d in zd):
+        bad = next((d for d in zd if d != d), top)
+        raise ValueError(f"softmax of a non-finite value ({bad}): the logits must be finite (or -inf, for a hidden entry)")
+    exps = [math.exp(d - top) for d in zd]
+    return exps, sum(exps), top
+
+
+def logsumexp_values(z: Sequence[Any]) -> Value:
+    """log(e^z1 + ... + e^zn) as one node, computed stably; d/dz_j = softmax(z)_j."""
+    zs = _values(z, "logsumexp_values")
+    exps, total, top = _stable_exps([v.data for v in zs])
+    return _many(top + math.log(total), _LogSumExpOp([e / total for e in exps]), zs)
+
+
+def _softmax_entry_local(out: Any, z: Any, lse: Any) -> tuple[Any, Any]:
+    """p = e^(z - L): d p / d z = p, d p / d L = -p"""
+    return out, -out
+
+
+_SOFTMAX = Op("softmax", formula=_softmax_entry_local)
+
+
+def softmax_values(z: Sequence[Any]) -> list[Value]:
+    """softmax(z)_i = e^(z_i - L) with L = logsumexp(z): one `logsumexp` node and one
+    ``softmax`` node per entry (children z_i and L). Stable for any finite z."""
+    zs = _values(z, "softmax_values")
+    exps, total, top = _stable_exps([v.data for v in zs])
+    probs = [e / total for e in exps]
+    lse = _many(top + math.log(total), _LogSumExpOp(probs), zs)
+    return [_binary(p, _SOFTMAX, zi, lse) for p, zi in zip(probs, zs)]
+
+
+# ---- RMSNorm ----------------------------------------------------------------------------------------
+
+
+class _InverseRmsOp(_LocalsOp):
+    """r = (mean(x^2) + eps)^(-1/2): d r / d x_j = -r^3 x_j / n"""
+
+    __slots__ = ()
+    name = "1/rms"
+
+    def local_graph(self, node: Value) -> tuple[Any, ...]:
+        children = node._a
+        scale = -1.0 / len(children)
+        cube = node * node * node
+        return tuple(cube * x * scale for x in children)
+
+
+def rms_norm_values(x: Sequence[Any], eps: float = 1e-5) -> list[Value]:
+    """x_i / sqrt(mean(x^2) + eps): one ``1/rms`` node r (d r / d x_j = -r^3 x_j / n) and
+    one product x_i * r per entry (RMSNorm without a learned weight, as microgpt's)."""
+    xs = _values(x, "rms_norm_values")
+    xd = [v.data for v in xs]
+    n = len(xd)
+    r = (sum(d * d for d in xd) / n + eps) ** -0.5
+    scale = -r * r * r / n
+    node = _many(r, _InverseRmsOp([scale * d for d in xd]), xs)
+    return [v * node for v in xs]
+
+
+# ---- cross-entropy ----------------------------------------------------------------------------------
+
+
+class _CrossEntropyOp(_LocalsOp):
+    """loss = logsumexp(z) - z_t: d loss / d z_j = softmax(z)_j - [j == t]; the op's last
+    entry is t (beyond the children, so ``backward()`` never reads it)."""
+
+    __slots__ = ()
+    name = "cross_entropy"
+
+    def local_graph(self, node: Value) -> tuple[Any, ...]:
+        children = node._a
+        target = self[-1]
+        lse = node + children[target]
+        return tuple((z - lse).exp() - (1.0 if j == target else 0.0) for j, z in enumerate(children))
+
+
+def cross_entropy_values(logits: Sequence[Any], target: int) -> Value:
+    """-log softmax(z)[target] = logsumexp(z) - z_target as one node; d/dz_j = softmax(z)_j - [j == target]."""
+    zs = _values(logits, "cross_entropy_values")
+    if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < len(zs):
+        raise ValueError(f"cross_entropy_values: target must be a class index 0..{len(zs) - 1}, got {target!r}")
+    exps, total, top = _stable_exps([v.data for v in zs])
+    local = [e / total for e in exps]
+    local[target] -= 1.0
+    loss = top + math.log(total) - zs[target].data
+    return _many(loss, _CrossEntropyOp(local + [target]), zs)
