@@ -69,7 +69,7 @@ def test_label_conventions_are_checked_by_name() -> None:
 
 def test_optimizers_by_name() -> None:
     params = [Value(1.0)]
-    assert set(OPTIMIZERS) == {"sgd", "momentum", "adam"}
+    assert set(OPTIMIZERS) == {"sgd", "momentum", "adam", "adamw"}
     sgd = make_optimizer("sgd", params)
     assert isinstance(sgd, SGD) and sgd.lr == 0.1 and sgd.momentum == 0.0
     momentum = make_optimizer("momentum", params, lr=0.5)
