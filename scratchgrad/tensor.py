@@ -1067,7 +1067,10 @@ def linear(x: Operand, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     xd, wd = x.data, weight.data
     if wd.ndim != 2 or xd.ndim == 0 or xd.shape[-1] != wd.shape[1]:
         raise ValueError(f"linear: input shape {xd.shape} does not fit weight shape {wd.shape} (needs (..., {wd.shape[-1]}))")
-    out = xd @ wd.T
+    if xd.ndim > 2:  # one matrix product for all leading axes (numpy would loop over them)
+        out = (xd.reshape(-1, xd.shape[-1]) @ wd.T).reshape(*xd.shape[:-1], wd.shape[0])
+    else:
+        out = xd @ wd.T
     if bias is None:
         return _result(out, (x, weight), "linear", _linear_vjp, None)
     bd = bias.data
@@ -1081,7 +1084,9 @@ def _linear_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
     """d(x W^T + b) = dx W^T + x dW^T + db: g @ W for x, g^T x for W, g summed for b"""
     x, w = node._prev[0], node._prev[1]
     xd, wd = _inputs(node, g)[:2]
-    gx = g @ wd if x.requires_grad else None
+    gx = None
+    if x.requires_grad:
+        gx = g @ wd if g.ndim <= 2 else (g.reshape(-1, g.shape[-1]) @ wd).reshape(xd.shape)
     gw = None
     if w.requires_grad:
         if xd.ndim == 2:
