@@ -27,14 +27,18 @@ one per node): the backward pass only multiplies and adds.
 from __future__ import annotations
 
 import math
-from operator import mul
-from typing import Any, Iterable, Sequence
+from itertools import chain
+from operator import itemgetter, mul
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
 
 from scratchgrad import autograd as _autograd
 from scratchgrad.autograd import is_grad_enabled
-from scratchgrad.engine import _CONST, Op, Value, _binary, _check_number, _leaf, _many
+from scratchgrad.autograd import _MANY
+from scratchgrad.engine import _CONST, Op, Value, _binary, _check_number, _leaf, _many, _new
 
-__all__ = ["cross_entropy_values", "linear_values", "logsumexp_values", "rms_norm_values", "softmax_values"]
+__all__ = ["WeightRows", "cross_entropy_values", "linear_values", "logsumexp_values", "rms_norm_values", "softmax_values"]
 
 
 def _recording() -> bool:
@@ -85,47 +89,170 @@ class _LocalsOp(tuple):  # type: ignore[type-arg]
 # ---- a linear layer: one weighted sum per row ------------------------------------------------------
 
 
-class _RowOp(_LocalsOp):
-    """``w . x`` for a row w of n weights and the n inputs x, children (w1..wn, x1..xn):
-    d/dw_i = x_i, d/dx_i = w_i, so the op is (x1..xn, w1..wn) as numbers; recorded, each
-    child's partner Value."""
+class _RowOp:
+    """The op of ``w . x (+ b)`` for a row w of n weights, the n inputs x (and a bias b),
+    children (w1..wn, x1..xn[, b]): d/dw_i = x_i, d/dx_i = w_i, d/db = 1. It keeps the two
+    lists of numbers it was made from (the inputs' are shared by every row of the layer)
+    and yields x1..xn, w1..wn[, 1] as the local derivatives; recorded, each child's
+    partner Value (and 1 for the bias)."""
 
-    __slots__ = ()
-    name = "w·x"
+    __slots__ = ("inputs", "weights", "biased")
+
+    def __init__(self, inputs: Sequence[float], weights: Sequence[float], biased: bool = False) -> None:
+        self.inputs, self.weights, self.biased = inputs, weights, biased
+
+    @property
+    def name(self) -> str:
+        return "w·x+b" if self.biased else "w·x"
+
+    def __iter__(self) -> Iterator[float]:  # the local derivatives, as backward() reads them
+        if self.biased:
+            return chain(self.inputs, self.weights, _ONE)
+        return chain(self.inputs, self.weights)
+
+    def local(self, node: Value) -> tuple[Any, ...]:
+        return tuple(self)
 
     def local_graph(self, node: Value) -> tuple[Any, ...]:
         children = node._a
-        n = len(children) // 2
-        return children[n:] + children[:n]
+        n = len(self.inputs)
+        return children[n : 2 * n] + children[:n] + ((1.0,) if self.biased else ())
+
+    def backward(self, node: Value, g: float) -> None:
+        for child, local in zip(node._a, self):
+            child.grad += local * g
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
+
+    def __reduce__(self) -> Any:
+        return (_RowOp, (list(self.inputs), list(self.weights), self.biased))
 
 
-_EMPTY_ROW = _RowOp(())
+class _ReluRowOp(_RowOp):
+    """``relu(w . x (+ b))`` where it is positive: there relu is the identity (slope 1, and 0
+    for every higher derivative), so the local derivatives are the row's own."""
+
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return f"relu({super().name})"
+
+    def __reduce__(self) -> Any:
+        return (_ReluRowOp, (list(self.inputs), list(self.weights), self.biased))
 
 
-def linear_values(x: Sequence[Value], weights: Sequence[Sequence[Value]]) -> list[Value]:
-    """``[w_j . x for w_j in weights]``: a matrix (a list of rows of Values) times a vector of
-    Values, one node per output, the product of a linear layer without bias on the
-    scalar engine. Each output's local derivatives: d/dw_ji = x_i, d/dx_i = w_ji."""
+_ONE = (1.0,)
+_EMPTY_ROW = _RowOp([], [])
+_NUMPY_SIZE = 64  # from this many weights on, the products are summed by numpy (one call for all rows)
+
+
+class WeightRows:
+    """A weight matrix (a list of rows of Values) with its rows as tuples and their numbers
+    read once: for a forward pass that uses the same weights many times, as a GPT does at
+    every position of a document. Take a new one after the weights change."""
+
+    __slots__ = ("rows", "data", "array")
+
+    def __init__(self, matrix: Sequence[Sequence[Value]]) -> None:
+        self.rows = [tuple(row) for row in matrix]
+        try:
+            self.data: list[Sequence[float]] = [[w.data for w in row] for row in self.rows]
+        except AttributeError:
+            raise TypeError("WeightRows: the weights must be Values") from None
+        if len({len(row) for row in self.rows}) > 1:
+            raise ValueError(f"WeightRows: the rows have different lengths {sorted({len(r) for r in self.rows})}")
+        big = self.rows and len(self.rows) * len(self.rows[0]) >= _NUMPY_SIZE
+        self.array = np.array(self.data, dtype=np.float64) if big else None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def columns(self, keep: list[int]) -> WeightRows:
+        """The same rows with only the columns ``keep`` (for the inputs that are not constant zeros)."""
+        picked = WeightRows.__new__(WeightRows)
+        if not keep:
+            picked.rows, picked.data, picked.array = [() for _ in self.rows], [() for _ in self.rows], None
+            return picked
+        select = itemgetter(*keep) if len(keep) > 1 else (lambda row: (row[keep[0]],))
+        picked.rows = [select(row) for row in self.rows]
+        picked.data = [select(row) for row in self.data]
+        picked.array = None if self.array is None else self.array[:, keep]
+        return picked
+
+    def products(self, xd: list[float]) -> list[float]:
+        """Each row's w . x for the inputs' numbers ``xd``."""
+        if self.array is not None:
+            return (self.array @ np.array(xd, dtype=np.float64)).tolist()  # type: ignore[no-any-return]
+        return [sum(map(mul, wd, xd)) for wd in self.data]
+
+
+def _is_zero_constant(v: Value) -> bool:
+    return v.data == 0 and v._fn is _CONST
+
+
+def linear_values(
+    x: Sequence[Value],
+    weights: Sequence[Sequence[Value]] | WeightRows,
+    bias: Sequence[Value] | None = None,
+    relu: bool = False,
+) -> list[Value]:
+    """``[w_j . x + b_j for each row w_j]``: a matrix (a list of rows of Values, or
+    `WeightRows`) times a vector of Values, plus an optional bias (a list of Values, one
+    per row), one node per output: a linear layer on the scalar engine. Each output's
+    local derivatives: d/dw_ji = x_i, d/dx_i = w_ji, d/db_j = 1.
+
+    ``relu=True`` applies ReLU without a node of its own: an output that is positive is
+    the row's node itself (relu is the identity there), any other output is the constant
+    0 (relu is flat there: every derivative through it is 0, as in PyTorch at 0 too). An
+    input that is such a constant 0 contributes nothing and is left out of every row, so a
+    layer after a ReLU only holds the units that are on. The values and the derivatives of
+    every order are exactly those of the unfused ``relu(w . x + b)``.
+    """
     inputs = tuple(x)
     try:
         xd = [v.data for v in inputs]
     except AttributeError:
         raise TypeError("linear_values: the inputs must be Values") from None
+    prepared = weights if isinstance(weights, WeightRows) else WeightRows(weights)
     n = len(inputs)
+    if prepared.rows and len(prepared.rows[0]) != n:
+        raise ValueError(f"linear_values: rows of {len(prepared.rows[0])} weights for {n} inputs")
+    biases: tuple[Value, ...] | None = None
+    if bias is not None:
+        biases = tuple(bias)
+        if len(biases) != len(prepared) or not all(isinstance(b, Value) for b in biases):
+            raise ValueError(f"linear_values: bias must be {len(prepared)} Values, one per row")
+    if 0 in xd:
+        keep = [i for i, v in enumerate(inputs) if not _is_zero_constant(v)]
+        if len(keep) < n:
+            inputs = tuple(inputs[i] for i in keep)
+            xd = [xd[i] for i in keep]
+            prepared = prepared.columns(keep)
+    totals = prepared.products(xd)
+    if biases is not None:
+        totals = [t + b.data for t, b in zip(totals, biases)]
     recording = _recording()
     out = []
-    for j, row in enumerate(weights):
-        if len(row) != n:
-            raise ValueError(f"linear_values: row {j} has {len(row)} weights for {n} inputs")
-        try:
-            wd = [w.data for w in row]
-        except AttributeError:
-            raise TypeError(f"linear_values: the weights of row {j} must be Values") from None
-        total = sum(map(mul, wd, xd))
-        if recording:
-            out.append(_many(total, _RowOp(xd + wd), tuple(row) + inputs))
+    for j, (row, wd, total) in enumerate(zip(prepared.rows, prepared.data, totals)):
+        if relu and not total > 0:  # relu is flat here: the constant 0 (NaN stays NaN below)
+            out.append(_leaf(0.0 if total == total else total, _CONST))
+            continue
+        if not recording or (not inputs and biases is None):
+            out.append(_leaf(total, _CONST if not recording else _EMPTY_ROW))
+            continue
+        node = _new(Value)  # built here rather than by _many: one call less per output
+        node.data = total
+        node.grad = 0.0
+        if biases is None:
+            node._a = row + inputs
+            node._fn = _ReluRowOp(xd, wd) if relu else _RowOp(xd, wd)
         else:
-            out.append(_leaf(total, _EMPTY_ROW))
+            node._a = row + inputs + (biases[j],)
+            node._fn = _ReluRowOp(xd, wd, True) if relu else _RowOp(xd, wd, True)
+        node._b = _MANY
+        out.append(node)
     return out
 
 

@@ -219,6 +219,7 @@ class Adam(Optimizer):
         self._exp_avg_sq: list[Any] = [0.0] * len(self.params)
         self._param_steps: list[int] = [0] * len(self.params)
         self._all_values = all(type(p) is Value for p in self.params)
+        self._moments: Any = None  # (m, v, steps) as arrays while the fast path for Values runs
 
     def step(self) -> None:
         """One update of every parameter from its current ``grad``."""
@@ -229,6 +230,7 @@ class Adam(Optimizer):
         if self._all_values and self._step_values(l2, shrink):
             self.steps += 1
             return
+        self._sync_moments()
         for i, p, g in self._gradients(l2):
             # Each parameter counts its own steps: one skipped (grad None) keeps its bias correction right.
             t = self._param_steps[i] = self._param_steps[i] + 1
@@ -243,37 +245,52 @@ class Adam(Optimizer):
     def _step_values(self, l2: float, shrink: float) -> bool:
         """The same update for a model of Values, with the arithmetic on numpy arrays: the
         same operations in the same order (the same bits), without a Python loop of float
-        arithmetic per weight. False (nothing done) when it does not apply: a gradient that is
-        a recorded Value, or parameters that have taken different numbers of steps."""
+        arithmetic per weight. A gradient recorded as a Value counts as its number (as
+        PyTorch steps on a gradient's data). False (nothing done) when the parameters have
+        taken different numbers of steps (a state loaded from another run)."""
         import numpy as np
 
         params = self.params
-        grads = [p.grad for p in params]
-        steps = self._param_steps
-        if not set(map(type, grads)) <= {float, int} or steps.count(steps[0]) != len(steps):
-            return False
-        t = steps[0] + 1
+        if self._moments is None:
+            steps = self._param_steps
+            if steps.count(steps[0]) != len(steps):
+                return False
+            self._moments = (np.array(self._exp_avg, dtype=np.float64), np.array(self._exp_avg_sq, dtype=np.float64), steps[0])
+        m, v, t = self._moments
+        t += 1
         beta1, beta2 = self.betas
-        g = np.array(grads, dtype=np.float64)
+        g = np.array([p.grad for p in params], dtype=np.float64)
         data = np.array([p.data for p in params], dtype=np.float64)
         if l2:
             g = g + l2 * data
-        m = beta1 * np.array(self._exp_avg, dtype=np.float64) + (1.0 - beta1) * g
-        v = beta2 * np.array(self._exp_avg_sq, dtype=np.float64) + (1.0 - beta2) * (g * g)
+        m = beta1 * m + (1.0 - beta1) * g
+        v = beta2 * v + (1.0 - beta2) * (g * g)
         denom = np.sqrt(v) / math.sqrt(1.0 - beta2**t) + self.eps
         if shrink != 1.0:
             data = data * shrink
         data = data - (self.lr / (1.0 - beta1**t)) * (m / denom)
         for p, value in zip(params, data.tolist()):
             p.data = value
-        self._exp_avg, self._exp_avg_sq = m.tolist(), v.tolist()
-        self._param_steps = [t] * len(params)
+        self._moments = (m, v, t)
         return True
+
+    def _sync_moments(self) -> None:
+        """The moments the fast path keeps as arrays, back in the per-parameter lists."""
+        if self._moments is not None:
+            m, v, t = self._moments
+            self._exp_avg, self._exp_avg_sq = m.tolist(), v.tolist()
+            self._param_steps = [t] * len(self.params)
+            self._moments = None
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._moments = None
+        super().load_state_dict(state)
 
     def _hyperparameters(self) -> dict[str, Any]:
         return {"lr": self.lr, "betas": self.betas, "eps": self.eps, "weight_decay": self.weight_decay}
 
     def _buffers(self) -> dict[str, list[Any]]:
+        self._sync_moments()
         return {"exp_avg": self._exp_avg, "exp_avg_sq": self._exp_avg_sq, "param_steps": self._param_steps}
 
     def __repr__(self) -> str:

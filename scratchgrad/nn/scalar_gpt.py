@@ -30,8 +30,8 @@ import numpy as np
 
 from scratchgrad import autograd
 from scratchgrad._random import as_random
-from scratchgrad.engine import Value, sum_values, weighted_sum
-from scratchgrad.fused import cross_entropy_values, linear_values, rms_norm_values, softmax_values
+from scratchgrad.engine import Value, sum_values
+from scratchgrad.fused import WeightRows, cross_entropy_values, linear_values, rms_norm_values, softmax_values
 from scratchgrad.nn.files import register_model
 from scratchgrad.nn.gpt import GPTConfig, gaussian_weights, parameter_shapes
 from scratchgrad.nn.module import Module
@@ -166,7 +166,18 @@ class ScalarGPT(Module):
             raise ValueError(f"ScalarGPT: token ids must be in 0..{self.config.vocab_size - 1}, got {ids.tolist()}")
         return ids.tolist()
 
-    def _position(self, token: int, position: int, cache: list[tuple[list[Vector], list[Vector]]], scores: list[Any] | None = None) -> Vector:
+    def _snapshot(self) -> dict[str, Any]:
+        """Every weight matrix as `WeightRows`: its numbers read once per forward pass."""
+        rows: dict[str, Any] = {"lm_head": WeightRows(self.lm_head.weight)}
+        for i, block in enumerate(self.blocks):
+            for name, weights in (("wq", block.attn.wq), ("wk", block.attn.wk), ("wv", block.attn.wv), ("wo", block.attn.wo),
+                                  ("fc1", block.mlp.fc1), ("fc2", block.mlp.fc2)):  # fmt: skip
+                rows[f"{i}.{name}"] = WeightRows(weights.weight)
+        return rows
+
+    def _position(
+        self, token: int, position: int, cache: list[tuple[list[Vector], list[Vector]]], rows: dict[str, Any], scores: list[Any] | None = None
+    ) -> Vector:
         """The logits of the next token after ``token`` at ``position``; ``cache`` holds each
         layer's keys and values of the positions before (this one's are appended)."""
         config = self.config
@@ -176,24 +187,26 @@ class ScalarGPT(Module):
         x = self.norm_in(x)
         for layer, (block, (keys, values)) in enumerate(zip(self.blocks, cache)):
             h = block.attn_norm(x)
-            attn = block.attn
-            q = linear_values(h, attn.wq.weight)
-            keys.append(linear_values(h, attn.wk.weight))
-            values.append(linear_values(h, attn.wv.weight))
+            q = linear_values(h, rows[f"{layer}.wq"])
+            keys.append(linear_values(h, rows[f"{layer}.wk"]))
+            values.append(linear_values(h, rows[f"{layer}.wv"]))
             mixed: Vector = []
             for head in range(heads):
                 lo, hi = head * size, (head + 1) * size
-                q_head = q[lo:hi]
-                logits = [weighted_sum(q_head, k[lo:hi]) * scale for k in keys]
+                # one dot product q.k per earlier position (the keys as the rows of a matrix), scaled
+                logits = [dot * scale for dot in linear_values(q[lo:hi], [k[lo:hi] for k in keys])]
                 if scores is not None:
                     scores[layer][head].append(logits)
                 weights = softmax_values(logits)
-                mixed += [weighted_sum(weights, [v[j] for v in values]) for j in range(lo, hi)]
-            x = [a + b for a, b in zip(x, linear_values(mixed, attn.wo.weight))]
-            h = linear_values(block.mlp_norm(x), block.mlp.fc1.weight)
-            h = [v.relu() for v in h] if config.activation == "relu" else [_gelu(v) for v in h]
-            x = [a + b for a, b in zip(x, linear_values(h, block.mlp.fc2.weight))]
-        return linear_values(x, self.lm_head.weight)
+                # each output entry j: the values' entries j weighted by the attention weights
+                mixed += linear_values(weights, [[v[j] for v in values] for j in range(lo, hi)])
+            x = linear_values(mixed, rows[f"{layer}.wo"], bias=x)  # the residual: x + wo . mixed
+            if config.activation == "relu":  # relu fused: the units that are off drop out of fc2
+                h = linear_values(block.mlp_norm(x), rows[f"{layer}.fc1"], relu=True)
+            else:
+                h = [_gelu(v) for v in linear_values(block.mlp_norm(x), rows[f"{layer}.fc1"])]
+            x = linear_values(h, rows[f"{layer}.fc2"], bias=x)
+        return linear_values(x, rows["lm_head"])
 
     def _new_cache(self) -> list[tuple[list[Vector], list[Vector]]]:
         return [([], []) for _ in self.blocks]
@@ -201,8 +214,8 @@ class ScalarGPT(Module):
     def forward(self, tokens: Sequence[int]) -> list[Vector]:
         """The logits at every position of ``tokens`` (a list of T ids): T lists of vocab_size Values."""
         ids = self._check_tokens(tokens)
-        cache = self._new_cache()
-        return [self._position(token, position, cache) for position, token in enumerate(ids)]
+        cache, rows = self._new_cache(), self._snapshot()
+        return [self._position(token, position, cache, rows) for position, token in enumerate(ids)]
 
     def loss(self, tokens: Sequence[int], targets: Sequence[int]) -> Value:
         """The mean cross-entropy of the next-token predictions over the positions whose target
@@ -212,10 +225,10 @@ class ScalarGPT(Module):
         wanted = np.asarray(targets).tolist() if not isinstance(targets, list) else targets
         if len(wanted) != len(ids):
             raise ValueError(f"ScalarGPT.loss: {len(ids)} tokens but {len(wanted)} targets")
-        cache = self._new_cache()
+        cache, rows = self._new_cache(), self._snapshot()
         losses = []
         for position, (token, target) in enumerate(zip(ids, wanted)):
-            logits = self._position(token, position, cache)
+            logits = self._position(token, position, cache, rows)
             if target != -100:
                 losses.append(cross_entropy_values(logits, int(target)))
         if not losses:
@@ -230,9 +243,9 @@ class ScalarGPT(Module):
         if not 0 <= layer < self.config.n_layer or not 0 <= head < self.config.n_head:
             raise ValueError(f"attention_scores: layer must be in 0..{self.config.n_layer - 1} and head in 0..{self.config.n_head - 1}")
         scores: list[Any] = [[[] for _ in range(self.config.n_head)] for _ in self.blocks]
-        cache = self._new_cache()
+        cache, rows = self._new_cache(), self._snapshot()
         for position, token in enumerate(ids):
-            self._position(token, position, cache, scores)
+            self._position(token, position, cache, rows, scores)
         return scores[layer][head]  # type: ignore[no-any-return]
 
     def generate(self, count: int = 1, temperature: float = 1.0, seed: Any = None) -> list[list[int]]:
@@ -245,11 +258,12 @@ class ScalarGPT(Module):
         rng = as_random(seed, "generate: seed")
         end = self.config.vocab_size - 1
         out = []
+        rows = self._snapshot()
         with autograd.no_grad():
             for _ in range(count):
                 cache, token, ids = self._new_cache(), end, []
                 for position in range(self.config.block_size):
-                    logits = [v.data / temperature for v in self._position(token, position, cache)]
+                    logits = [v.data / temperature for v in self._position(token, position, cache, rows)]
                     top = max(logits)
                     weights = [math.exp(z - top) for z in logits]
                     token = rng.choices(range(len(weights)), weights=weights)[0]
@@ -267,6 +281,26 @@ class ScalarGPT(Module):
         return ["".join(chars[i] for i in ids) for ids in self.generate(count, temperature, seed)]
 
     # ---- weights, files and engines ---------------------------------------------------------------
+
+    def _weight_lists(self) -> list[list[Value]]:
+        """Every list that holds weights (the rows of each matrix, a LayerNorm's vectors), read
+        from the modules now: what `zero_grad` clears without walking 4,000 names."""
+        lists: list[list[Value]] = [*self.wte.weight, *self.wpe.weight, *self.lm_head.weight]
+        norms = [self.norm_in]
+        for block in self.blocks:
+            norms += [block.attn_norm, block.mlp_norm]
+            for weights in (block.attn.wq, block.attn.wk, block.attn.wv, block.attn.wo, block.mlp.fc1, block.mlp.fc2):
+                lists += weights.weight
+        for norm in norms:
+            if norm.kind == "layernorm":
+                lists += [norm.weight, norm.bias]
+        return lists
+
+    def zero_grad(self) -> None:
+        """Every weight's grad to 0.0 (as `Module.zero_grad`, row by row rather than by the named walk)."""
+        for values in self._weight_lists():
+            for v in values:
+                v.grad = 0.0
 
     def weights(self) -> dict[str, np.ndarray]:
         """Every parameter as a float64 array under the tensor GPT's name (``wte.weight`` ...)."""
