@@ -39,7 +39,6 @@ from scratchgrad.cli.demo import DEMO
 from scratchgrad.cli.export import EXPORT
 from scratchgrad.cli.graph import GRAPH
 from scratchgrad.cli.playground import PLAYGROUND
-from scratchgrad.cli.presets import PRESETS
 from scratchgrad.cli.train import TRAIN
 
 __all__ = [
@@ -58,6 +57,14 @@ __all__ = [
 ]
 
 SUBCOMMANDS: list[Subcommand] = [DEMO, TRAIN, GRAPH, EXPORT, PLAYGROUND]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PRESETS":  # the old name of the train presets, which are the library's now
+        from scratchgrad.train import PRESETS
+
+        return PRESETS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _INVALID_CHOICE = re.compile(r"invalid choice: '(.*)' \(choose from (.*)\)$", re.S)
 
@@ -94,12 +101,13 @@ def build_parser(subcommands: Sequence[Subcommand] = ()) -> argparse.ArgumentPar
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for command in subcommands:
+        epilog = command.epilog_text()
         sub = commands.add_parser(
             command.name,
             help=command.summary,
             description=textwrap.fill(command.description, width=width),
-            epilog=command.epilog or None,
-            formatter_class=argparse.RawDescriptionHelpFormatter if command.epilog else argparse.HelpFormatter,
+            epilog=epilog or None,
+            formatter_class=argparse.RawDescriptionHelpFormatter if epilog else argparse.HelpFormatter,
         )
         command.add_arguments(sub)
         sub.set_defaults(_run=command.run)

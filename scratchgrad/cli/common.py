@@ -56,7 +56,10 @@ class Subcommand:
     description: str  # the top of ``scratchgrad NAME --help``
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
-    epilog: str = ""
+    epilog: str | Callable[[], str] = ""  # text after the options; a function makes it with the parser
+
+    def epilog_text(self) -> str:
+        return self.epilog() if callable(self.epilog) else self.epilog
 
 
 # ---- printing ----------------------------------------------------------------------------
