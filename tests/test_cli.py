@@ -198,6 +198,10 @@ def test_main_runs_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_playground_command_help_and_bad_port() -> None:
     shown = run("playground", "--help")
     assert shown.returncode == 0 and "--port" in shown.stdout and "127.0.0.1" in shown.stdout
+    text = " ".join(shown.stdout.split())
+    for offered in ("your own CSV file", "features", "an activation each", "L1 or L2", "backward pass", "copied link",
+                    ".json, .npz or .onnx", "make playground"):  # fmt: skip
+        assert offered in text, offered  # what the page offers since its rebuild
     bad = run("playground", "--port", "99999")
     assert bad.returncode == 2
     assert "invalid port 99999" in bad.stderr and "Traceback" not in bad.stderr
@@ -295,3 +299,20 @@ def test_the_private_import_check_sees_private_imports(tmp_path: Path) -> None:
     )
     flagged = [item for item in _library_imports(sample) if _private(*item)]
     assert flagged == [("scratchgrad._progress", None), ("scratchgrad.train", "_Engine")]
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    """``scratchgrad train ... | head -1``: no BrokenPipeError traceback, the shell's status 141."""
+    import os
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scratchgrad", "train", "--dataset", "tutorial", "--engine", "tensor", "--no-progress",
+         "--out", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "100"},
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith(b"training a 3-4-4-1 tanh MLP")  # printed before training
+    process.stdout.close()  # as head does after its line; the scores come later
+    status = process.wait(timeout=120)
+    assert status == 141 and process.stderr.read() == b""

@@ -16,6 +16,7 @@ torch) are imported by the subcommands that need them, so ``--help`` is quick.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import sys
@@ -25,6 +26,7 @@ from typing import Any, NoReturn, Sequence
 
 from scratchgrad.cli.common import (
     EXIT_FAILED,
+    EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     PROG,
@@ -163,3 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (``scratchgrad train | head -3``): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's last flush at exit fails no more
+        return EXIT_BROKEN_PIPE

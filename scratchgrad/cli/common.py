@@ -22,6 +22,7 @@ from scratchgrad.extras import install_hint
 
 PROG = "scratchgrad"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a command whose reader closed the pipe
 
 __all__ = [
     "CommandFailed",
