@@ -191,17 +191,13 @@ def loss_curve_figure(
     return figure
 
 
-def plot_loss_curve(
-    history_or_losses: object,
-    path: PathLike,
-    title: str = "Training loss",
-    accuracy: Sequence[float] | None = None,
-    test_losses: Sequence[float] | None = None,
-    log_scale: bool | None = None,
-) -> Path:
-    """Save `loss_curve_figure` to ``path`` (.png/.svg/.pdf) and return the path."""
+def plot_loss_curve(history_or_losses: object, path: PathLike, **options: Any) -> Path:
+    """Save `loss_curve_figure` to ``path`` (.png/.svg/.pdf) and return the path.
+
+    ``options`` are `loss_curve_figure`'s: ``title``, ``accuracy``, ``test_losses``, ``log_scale``.
+    """
     _format_of(path)  # check the path before the work
-    return save_figure(loss_curve_figure(history_or_losses, title, accuracy, test_losses, log_scale), path)
+    return save_figure(loss_curve_figure(history_or_losses, **options), path)
 
 
 # ---- decision boundary --------------------------------------------------------------------------
@@ -423,21 +419,14 @@ def decision_boundary_figure(
     return figure
 
 
-def plot_decision_boundary(
-    predict: Predict,
-    X: object,
-    y: object,
-    path: PathLike,
-    resolution: int = 200,
-    title: str = "Decision boundary",
-    threshold: float | None = None,
-    padding: float = 0.1,
-    accepts: Literal["auto", "array", "list"] = "auto",
-) -> Path:
-    """Save `decision_boundary_figure` to ``path`` (.png/.svg/.pdf) and return the path."""
+def plot_decision_boundary(predict: Predict, X: object, y: object, path: PathLike, **options: Any) -> Path:
+    """Save `decision_boundary_figure` to ``path`` (.png/.svg/.pdf) and return the path.
+
+    ``options`` are `decision_boundary_figure`'s: ``resolution``, ``title``, ``threshold``,
+    ``padding``, ``accepts``.
+    """
     _format_of(path)
-    figure = decision_boundary_figure(predict, X, y, resolution, title, threshold, padding, accepts)
-    return save_figure(figure, path)
+    return save_figure(decision_boundary_figure(predict, X, y, **options), path)
 
 
 # ---- activation functions -----------------------------------------------------------------------

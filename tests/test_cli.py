@@ -97,7 +97,7 @@ def test_version() -> None:
         (["graph", "x / (x - 1)", "--var", "x=1"], ["division by zero"]),
         (["graph", "softplus(x)", "--var", "x=1"], ["unknown function 'softplus'", "exp, log, relu, sigmoid, tanh"]),
         (["graph", "x", "--var", "x"], ["argument --var", "expected NAME=NUMBER"]),
-        (["graph", "x", "--var", "x=two"], ["argument --var", "'two' is not a number"]),
+        (["graph", "x", "--var", "x=two"], ["argument --var", "x=two: expected a number, got 'two'"]),
         (["graph", "x", "--var", "x=inf"], ["argument --var", "finite"]),
         (["graph", "x", "--var", "2x=1"], ["argument --var", "'2x' is not a variable name"]),
         (["graph", "x", "--var", "x=1", "--var", "x=2"], ["--var x is given twice"]),
@@ -134,19 +134,11 @@ def test_user_errors_exit_2_with_one_clear_line(
         (["train", "--hidden", "16,x"], "argument --hidden"),
         (["train", "--dataset", "digits", "--engine", "scalar"], "--dataset digits needs --engine tensor"),
         (["graph", "tanh(x1*w1)", "--var", "x1=1"], "undefined variable 'w1'"),
-        (["graph", "x", "--var", "x=two"], "'two' is not a number"),
+        (["graph", "x", "--var", "x=two"], "expected a number, got 'two'"),
     ],
 )
 def test_user_errors_through_a_subprocess(args: list[str], fragment: str, tmp_path: Path) -> None:
     assert_usage_error(run(*args, cwd=tmp_path), fragment)
-
-
-def test_a_syntax_error_shows_the_caret_under_the_column() -> None:
-    result = run("graph", "tanh(x1*w1 +* b)", "--var", "x1=1", "--var", "w1=1", "--var", "b=1")
-    assert_usage_error(result, "syntax error at column 13: expected a number, a variable or '(' after '+', found '*'")
-    _, shown, caret = result.stderr.splitlines()
-    assert shown == "  tanh(x1*w1 +* b)"
-    assert caret == "  " + " " * 12 + "^"
 
 
 # ---- the command's structure --------------------------------------------------------------

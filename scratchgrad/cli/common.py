@@ -139,12 +139,13 @@ def whole_number(text: str, minimum: int, maximum: int | None = None, what: str 
 def number(text: str, low: float = -math.inf, high: float = math.inf, *, low_open: bool = False,
            high_open: bool = False) -> float:
     """A finite float in [low, high] (an open end with ``low_open`` / ``high_open``)."""
+    shown = printable(text if len(text) <= 40 else f"{text[:37]}...")
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {printable(text)!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {shown!r}") from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {shown!r}")
     too_low = value <= low if low_open else value < low
     too_high = value >= high if high_open else value > high
     if too_low or too_high:

@@ -124,14 +124,8 @@ def _csv(spec: DatasetSpec, loss: str) -> Any:
         data = csv_dataset(spec.path, kind="classes" if labels == "index" else None)  # type: ignore[arg-type]
         if labels == "real" and data.kind == "classes":  # whole numbers, but a loss of real targets
             data = csv_dataset(spec.path, kind="regression")  # type: ignore[arg-type]
-    except FileNotFoundError:
-        raise UsageError(f"--dataset {spec.shown}: file not found") from None
-    except IsADirectoryError:
-        raise UsageError(f"--dataset {spec.shown} is a folder, not a CSV file") from None
-    except OSError as error:
-        raise UsageError(f"--dataset {spec.shown}: cannot read it: {error.strerror or error}") from None
-    except ValueError as error:  # DataFileError names the file, the row and the column
-        raise UsageError(printable(error)) from None
+    except (OSError, ValueError) as error:  # DataFileError names the file, the row and the column
+        raise UsageError(_csv_problem(spec, error)) from None
     if labels == "pm1" and data.kind != "binary":
         import numpy as np
 
@@ -141,6 +135,14 @@ def _csv(spec: DatasetSpec, loss: str) -> Any:
             f"{first_loss('regression')} for real-valued targets"
         )
     return data
+
+
+def _csv_problem(spec: DatasetSpec, error: Exception) -> str:
+    if isinstance(error, FileNotFoundError):
+        return f"--dataset {spec.shown}: file not found"
+    if isinstance(error, OSError):  # an I/O error while reading
+        return f"--dataset {spec.shown}: cannot read it: {error.strerror or error}"
+    return printable(error)
 
 
 def check_loss_fits(loss: str, data: Any) -> None:
