@@ -200,7 +200,7 @@ class _Node:
 
     def _fields(self) -> tuple[object, ...]:
         """What identifies a node besides its children: its first field (value, name, op, function)."""
-        return (getattr(self, self.__match_args__[0]),)  # type: ignore[attr-defined]
+        return (getattr(self, self.__match_args__[0]),)  # type: ignore[attr-defined,misc]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, _Node):
