@@ -83,7 +83,7 @@ def test_version() -> None:
         (["train", "--epochs", "ten"], ["argument --epochs"]),
         (["train", "--batch-size", "0"], ["argument --batch-size"]),
         (["train", "--engine", "gpu"], ["argument --engine"]),
-        (["train", "--dataset", "digits", "--engine", "scalar"], ["--dataset digits needs --engine tensor", "minutes"]),
+        (["train", "--dataset", "digits", "--engine", "scalar"], ["the scalar engine cannot take this run", "415 million weight uses", "minutes", "use --engine tensor"]),
         (["train", "--loss", "ce"], ["--loss ce is for several classes"]),
         (["train", "--dataset", "digits", "--loss", "hinge"], ["--loss hinge is for two classes", "use --loss ce"]),
         (["train", "--optimizer", "adam", "--momentum", "0.9"], ["--momentum applies to --optimizer sgd or momentum only"]),
@@ -132,7 +132,7 @@ def test_user_errors_exit_2_with_one_clear_line(
     [
         (["train", "--dataset", "mnist"], "unknown dataset 'mnist'"),
         (["train", "--hidden", "16,x"], "argument --hidden"),
-        (["train", "--dataset", "digits", "--engine", "scalar"], "--dataset digits needs --engine tensor"),
+        (["train", "--dataset", "digits", "--engine", "scalar"], "the scalar engine cannot take this run"),
         (["graph", "tanh(x1*w1)", "--var", "x1=1"], "undefined variable 'w1'"),
         (["graph", "x", "--var", "x=two"], "expected a number, got 'two'"),
     ],

@@ -73,7 +73,9 @@ def dataset(text: str) -> DatasetSpec:
 def choices_help() -> str:
     from scratchgrad.data import DATASETS
 
-    listed = "; ".join(f"{name} ({info.summary})" for name, info in DATASETS.items())
+    listed = "; ".join(
+        f"{name} ({info.summary}{f', needs the {info.extra} extra' if info.extra else ''})" for name, info in DATASETS.items()
+    )
     return f"{listed}; or csv:PATH (a CSV file of numbers, the last column the label) (default: moons)"
 
 

@@ -98,7 +98,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--activation", choices=list(ACTIVATIONS),
         help="activation of the hidden layers: " + _listed(ACTIVATIONS, lambda a: a.formula),
     )  # fmt: skip
-    settings.add_argument("--init", choices=list(INITS), help="initial weights: uniform (the tutorial's U(-1, 1)) or kaiming")
+    settings.add_argument(
+        "--init", choices=list(INITS),
+        help="initial weights, the same on both engines: uniform (the tutorial's U(-1, 1)), kaiming (U(-r, r) with "
+        "r = sqrt(6 / inputs), zero biases: for relu layers with many inputs)",
+    )  # fmt: skip
     settings.add_argument("--loss", choices=list(LOSSES), help=_listed(LOSSES, lambda loss: loss.summary))
     settings.add_argument(
         "--optimizer", choices=list(OPTIMIZERS),
@@ -182,11 +186,11 @@ def engine_of(args: argparse.Namespace, settings: Any, data: Any) -> tuple[str, 
         )
     samples = len(data.X)
     batch = min(settings.batch_size or samples, samples)
-    cost = params * samples * settings.epochs + params * batch  # weight uses; + the test set's pass, about
+    cost = params * samples * settings.epochs + params * batch  # weight uses (+ one batch: 0 epochs still build a model)
     too_big = _too_big_for_values(params, batch, cost)
     if args.engine == "scalar":
         if too_big:
-            raise UsageError(f"--dataset {args.dataset.shown} needs --engine tensor: {too_big} (leave --engine out to pick it)")
+            raise UsageError(f"the scalar engine cannot take this run: {too_big}; use --engine tensor (or leave --engine out)")
         if cost > SCALAR_BUDGET:
             warn(f"about {cost / 1e6:,.0f} million weight uses on the scalar engine: this run will take "
                  f"about {cost / 1e6:,.0f} s; --engine tensor does it in seconds")  # fmt: skip
@@ -237,7 +241,7 @@ def optimizer_of(settings: Any, momentum: float | None, model: Any) -> Any:
         raise UsageError(f"{option}: {error}") from None
 
 
-def describe_run(settings: Any, model: Any, optimizer: Any, data: Any, engine: str, why: str) -> str:
+def describe_run(settings: Any, optimizer: Any, data: Any, engine: str, why: str) -> str:
     sizes = [data.num_features, *settings.hidden, data.classes if data.kind == "classes" else 1]
     batch = "full batch" if settings.batch_size is None else f"batch {settings.batch_size}"
     schedule = "" if settings.schedule == "constant" else f" ({settings.schedule} decay)"
@@ -263,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
     out = output_folder(args.out)
     stem = args.dataset.stem
     check_targets(out, [f"{stem}_{name}.png" for name in ("loss", "boundary", "confusion")] + [model_file(model, stem)])
-    say(describe_run(settings, model, optimizer, data, engine, why))
+    say(describe_run(settings, optimizer, data, engine, why))
     test = (data.X_test, data.y_test) if data.has_test else (None, None)
     try:
         history = fit(
