@@ -6,7 +6,9 @@
 
 One module per subcommand (demo, train, graph, export, playground), each defining one
 `Subcommand`: a function that adds its arguments and a function that runs it and returns the
-exit status; `SUBCOMMANDS` lists them. The subcommands call the public library only. Mistakes
+exit status; `SUBCOMMANDS` lists them (``train`` keeps its data sets in `datasets` and its
+closing report in `report`). The subcommands call the public library only: its registries
+give every choice list, ``scratchgrad.train.fit`` does the training. Mistakes
 the user can fix (a bad option, a bad expression, a missing file, a CSV with a bad row) print
 one line ``scratchgrad: error: ...`` on stderr and exit with status 2, as argparse does; a
 Python traceback means a bug in scratchgrad. Heavy libraries (numpy, matplotlib, graphviz,

@@ -104,11 +104,13 @@ def sized(spec: DatasetSpec) -> bool:
 
 def load(spec: DatasetSpec, loss: str, samples: int | None, noise: float | None, seed: int) -> Any:
     """The data set as a `scratchgrad.data.Dataset`, loaded once."""
+    from scratchgrad.data import load_dataset
+
     info = spec.info()
     if info is None:
         return _csv(spec, loss)
     try:
-        return info.load(samples if sized(spec) else None, noise if sized(spec) else None, seed)
+        return load_dataset(spec.name, samples if sized(spec) else None, noise if sized(spec) else None, seed)
     except ImportError as error:  # an extra such as scikit-learn for the digits
         raise missing_extra(info.extra or spec.name, f"--dataset {spec.name}", error) from None
     except ValueError as error:
