@@ -87,7 +87,7 @@ def train_gpt(
     seed: Any = 0,
     progress: bool | None = None,
     time_limit: float | None = None,
-    threads: int | None = None,
+    threads: int | None = 1,
     callback: Callable[[int, GPTHistory], Any] | None = None,
 ) -> GPTHistory:
     """Train ``model`` (a tensor `GPT`) on ``data`` for ``steps`` updates of ``batch_size``
@@ -99,7 +99,8 @@ def train_gpt(
     ``evaluations`` times, evenly spaced, the last after the last step. ``progress``: a bar
     (None: only when stderr is a terminal). ``time_limit``: seconds after which training
     stops (then evaluates once more). ``threads``: BLAS threads for the matrix products
-    (None: numpy's default). ``callback(step, history)`` runs after each evaluation; a
+    (default 1: at these sizes more threads wait on each other, 10x slower on a busy
+    machine; None leaves numpy's setting alone). ``callback(step, history)`` runs after each evaluation; a
     truthy return stops training. Raises `TrainingDiverged` if the loss stops being finite.
     """
     steps = _check_count(steps, "steps")
