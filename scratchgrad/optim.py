@@ -324,10 +324,12 @@ def clip_grad_norm(params: Iterable[Param], max_norm: float, norm_type: float = 
     norm is the ``norm_type``-norm of the per-parameter norms (2: the Euclidean norm of all
     gradients as one vector; ``math.inf``: the largest magnitude). A NaN or infinite norm
     raises FloatingPointError and changes nothing (PyTorch's ``error_if_nonfinite=True``).
+    ``max_norm=math.inf`` only measures.
     """
     get_parameters = getattr(params, "parameters", None)
     items = list(get_parameters() if callable(get_parameters) else params)
-    max_norm = _check_hyper(max_norm, "max_norm", 0.0)
+    if max_norm != math.inf:  # inf: measure the norm, clip nothing
+        max_norm = _check_hyper(max_norm, "max_norm", 0.0)
     if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real) or not norm_type > 0:
         raise ValueError(f"norm_type must be a number > 0 (or math.inf), got {norm_type!r}")
     norm_type = float(norm_type)
