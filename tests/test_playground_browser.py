@@ -257,6 +257,37 @@ def test_regression_has_its_own_data_and_loss(page: Page) -> None:
     assert page.config()["loss"] == "bce" and page.config()["dataset"] == "moons"
 
 
+def test_a_data_set_and_a_loss_added_to_the_library_get_their_controls(
+    browser: Any, server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+    import random
+
+    from scratchgrad import data as library_data
+    from scratchgrad.nn import LOSSES
+
+    def disc(samples: int | None, noise: float | None, seed: Any) -> Any:
+        rng = random.Random(seed)
+        points = [[rng.uniform(-1, 1), rng.uniform(-1, 1)] for _ in range(samples or 0)]
+        labels = [1.0 if x * x + y * y < 0.4 else -1.0 for x, y in points]
+        return library_data.Dataset(points, labels, kind="binary", description="a disc", name="disc")
+
+    monkeypatch.setitem(library_data.DATASETS, "disc", library_data.DatasetInfo("disc", "points in a disc", "binary", 100, 0.0, disc))
+    monkeypatch.setitem(LOSSES, "sse2", dataclasses.replace(LOSSES["sse"], name="sse2"))
+    page = Page(browser, server_url)  # a page opened now reads the registries as they are
+    p = page.page
+    assert p.get_attribute('[data-dataset="disc"]', "title") == "points in a disc"
+    before = page.version()
+    p.click('[data-dataset="disc"]')
+    page.after_change(before)
+    assert page.config()["dataset"] == "disc" and len(page.js("window.playground.state.data.train.x")) > 0
+    before = page.version()
+    p.select_option("#loss", "sse2")
+    page.after_change(before)
+    assert page.config()["loss"] == "sse2" and p.get_attribute("#loss", "title") == LOSSES["sse"].summary
+    page.close()
+
+
 def test_a_bad_csv_is_refused_and_a_good_one_is_trained_on(page: Page, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
@@ -519,12 +550,22 @@ def test_a_downloaded_model_loads_back(page: Page, tmp_path: Path) -> None:
     assert page.config()["hidden"] == [8, 8]
     assert page.js("window.playground.latest.network") == trained
     expect(p.locator("#message")).to_contain_text("Loaded model.npz")
-    # A mixed-activation network cannot be a .json file: the page says so, no file appears.
+    # An activation per layer: the .json file (the scalar engine's MLP) holds them too and loads back.
     before = page.version()
     p.select_option('select.layer-activation[data-layer="1"]', "relu")
     page.after_change(before)
-    p.click("#download-json")
-    expect(p.locator("#message")).to_contain_text("download the .npz file instead")
+    with p.expect_download() as waiting:
+        p.click("#download-json")
+    mixed = tmp_path / "mixed.json"
+    waiting.value.save_as(mixed)
+    weights = page.js("window.playground.latest.network")
+    before = page.version()
+    p.click("#reset")
+    page.after_change(before)
+    before = page.version()
+    p.set_input_files("#model-file", str(mixed))
+    page.after_change(before)
+    assert page.config()["activations"] == ["relu", "tanh"] and page.js("window.playground.latest.network") == weights
 
 
 # ---- backprop you can watch ----------------------------------------------------------------------------
@@ -557,7 +598,7 @@ def test_clicking_a_point_steps_through_its_forward_and_backward_pass(page: Page
     p.click("#trace-next")
     p.click("#trace-next")
     p.click("#trace-next")
-    expect(p.locator("#trace-caption")).to_contain_text("cross-entropy loss")
+    expect(p.locator("#trace-caption")).to_contain_text("the loss bce (binary cross-entropy on logits) for label")
     # Backward: gradients on the neurons, links by |dL/dw|.
     page.frame()
     weight_width = page.js("window.playground.linkStyle(3, 0, 2).width")

@@ -55,8 +55,10 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "the playground needs Starlette and uvicorn: pip install scratchgrad[playground]"
     ) from exc
 
+from scratchgrad.nn import ModelDescription
 from scratchgrad.playground import _single_threaded_blas, data, model
 from scratchgrad.playground.config import (
+    DEFAULT_LOSS,
     MAX_HIDDEN_LAYERS,
     MAX_NEURONS,
     MAX_POINTS,
@@ -283,7 +285,7 @@ def create_app(
             points = await run_in_threadpool(data.read_upload, content, problem, name)
         except data.UploadError as exc:
             raise ApiError(422, str(exc)) from None
-        loss = session.config.loss if problem == session.config.problem else ("mse" if problem == "regression" else "bce")
+        loss = session.config.loss if problem == session.config.problem else DEFAULT_LOSS[problem]
         config = dataclasses.replace(session.config, problem=problem, dataset=data.UPLOADED, loss=loss,
                                      n_points=len(points[0]))
         return FiniteJSONResponse(await run_in_threadpool(session.upload, points, name, config))
@@ -313,11 +315,11 @@ def create_app(
             raise ApiError(400, "the model file is empty")
         name = query.get("filename", "model.npz")
         try:
-            layers = await run_in_threadpool(model.read_model_file, content, name)
+            description = await run_in_threadpool(model.read_model_file, content, name)
         except model.ModelFileUnusable as exc:
             raise ApiError(422, str(exc)) from None
-        config = _config_for_model(session.config, layers, name)
-        return FiniteJSONResponse(await run_in_threadpool(session.load_layers, layers, config))
+        config = _config_for_model(session.config, description, name)
+        return FiniteJSONResponse(await run_in_threadpool(session.load_description, description, config))
 
     async def trace(request: Request) -> Response:
         session = session_of(request)
@@ -460,38 +462,34 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _config_for_model(config: PlaygroundConfig, layers: model.Layers, name: str) -> PlaygroundConfig:
-    """The settings a loaded model needs: its hidden layers and activations, the current features."""
+def _config_for_model(config: PlaygroundConfig, description: ModelDescription, name: str) -> PlaygroundConfig:
+    """The settings a loaded model needs: its hidden layers and activations, the current
+    features, and a loss that suits its output neuron."""
     shown = name.rsplit("/", 1)[-1]
-    n_inputs = layers[0].weight.shape[1]
-    if n_inputs != len(config.features):
+    if description.nin != len(config.features):
         raise ApiError(
             422,
-            f"{shown}: the model takes {n_inputs} inputs but {len(config.features)} features are selected "
-            f"({', '.join(config.features)}); select the {n_inputs} features it was trained on, in order",
+            f"{shown}: the model takes {description.nin} inputs but {len(config.features)} features are selected "
+            f"({', '.join(config.features)}); select the {description.nin} features it was trained on, in order",
         )
-    if layers[-1].weight.shape[0] != 1:
-        raise ApiError(422, f"{shown}: the playground's networks have 1 output, this model has {layers[-1].weight.shape[0]}")
-    hidden = layers[:-1]
-    if len(hidden) > MAX_HIDDEN_LAYERS or any(layer.weight.shape[0] > MAX_NEURONS for layer in hidden):
+    if description.nout != 1:
+        raise ApiError(422, f"{shown}: the playground's networks have 1 output, this model has {description.nout}")
+    hidden = description.layers[:-1]
+    if len(hidden) > MAX_HIDDEN_LAYERS or any(layer.out_features > MAX_NEURONS for layer in hidden):
         raise ApiError(
             422, f"{shown}: the playground shows up to {MAX_HIDDEN_LAYERS} hidden layers of {MAX_NEURONS} neurons; "
-            f"this model has {[layer.weight.shape[0] for layer in hidden]}"
+            f"this model has {[layer.out_features for layer in hidden]}"
         )
-    out = layers[-1].activation
-    loss = config.loss
-    if out == "tanh" and config.problem == "classification":
-        loss = "mse"  # a tanh output is trained with mean squared error on ±1 labels
-    elif out == "linear" and config.problem == "classification" and loss == "mse":
-        loss = "bce"  # a raw score: cross-entropy
-    elif out != "linear":
+    out = description.layers[-1].activation
+    loss = model.loss_for_output(config.problem, config.loss, out)
+    if loss is None:
         raise ApiError(
-            422, f"{shown}: the output neuron has activation {out!r}; the playground's output is a raw score "
-            "(or tanh for mean squared error in classification)"
+            422, f"{shown}: the output neuron has activation {out!r}, which none of the losses for {config.problem} "
+            f"({', '.join(model.losses_for(config.problem))}) trains"
         )
     try:
         return dataclasses.replace(
-            config, hidden=tuple(layer.weight.shape[0] for layer in hidden),
+            config, hidden=tuple(layer.out_features for layer in hidden),
             activations=tuple(layer.activation for layer in hidden), loss=loss,
         )
     except ConfigError as exc:
