@@ -106,8 +106,10 @@ class Network:
     ) -> None:
         self.module = module
         self.engine = str(module.engine)
-        penalty = {regularization: rate} if regularization in ("l1", "l2") else {}
-        self.trainer = Trainer(module, loss=loss, optimizer=optimizer, lr=learning_rate, **penalty)
+        self.trainer = Trainer(
+            module, loss=loss, optimizer=optimizer, lr=learning_rate,
+            l1=rate if regularization == "l1" else 0.0, l2=rate if regularization == "l2" else 0.0,
+        )  # fmt: skip
 
     @staticmethod
     def new_module(sizes: Sequence[int], activations: Sequence[str], output: str, seed: int, engine: str) -> Module:
