@@ -16,6 +16,8 @@ runs unchanged on every engine:
   4. bytes/node  tracemalloc bytes per graph node of the moons loss graph
   5. chain       backward of a 1,000,000-node chain
   6. own MLP     the moons step with each library's own MLP and losses
+  7. gc          where the collector's time goes in scratchgrad's moons step: per generation,
+                 collections, time and objects walked per step (--only gc for just this)
 
 micrograd runs as users run it (garbage collector on) and with the collector off (its
 engine alone); so does scratchgrad. The engines take turns within each repeat and every
@@ -499,6 +501,79 @@ def bench_chain(E: Engine, n_nodes: int, repeats: int, clock: str) -> dict[str, 
     }
 
 
+def gc_profile(E: Engine, steps: int, clock: str) -> dict[str, Any]:
+    """Where the collector's time goes in moons steps with the collector on: per generation,
+    collections per step and their time per step; then, in a second run of the same steps,
+    the objects each collection walks (its generations, counted as it starts, untimed)
+    and how many of them are graph nodes (instances of the engine's Value class)."""
+    now = h.CLOCKS[clock]
+    value_type = type(E.param(0.0))
+    stats = {g: {"collections": 0, "seconds": 0.0, "objects": 0, "graph_nodes": 0} for g in range(3)}
+    started: dict[str, float] = {}
+
+    def timing(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started["t"] = now()
+        else:
+            stats[info["generation"]]["collections"] += 1
+            stats[info["generation"]]["seconds"] += now() - started["t"]
+
+    def counting(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            generation = info["generation"]
+            walked = [o for g in range(generation + 1) for o in gc.get_objects(generation=g)]
+            stats[generation]["objects"] += len(walked)
+            stats[generation]["graph_nodes"] += sum(1 for o in walked if type(o) is value_type)
+
+    total = 0.0
+    for callback in (timing, counting):
+        trainer = MoonsTrainer(E, MLP(E, 2, [16, 16, 1], seed=1))
+        with h.gc_mode(True):
+            trainer.step()  # warm up
+            gc.collect()
+            gc.callbacks.append(callback)
+            try:
+                start = now()
+                for _ in range(steps):
+                    trainer.step()
+                total = total or now() - start
+            finally:
+                gc.callbacks.remove(callback)
+    collector = sum(st["seconds"] for st in stats.values())
+    return {
+        "steps": steps,
+        "seconds_per_step": total / steps,
+        "collector_seconds_per_step": collector / steps,
+        "generations": {
+            str(g): {
+                "collections_per_step": st["collections"] / steps,
+                "seconds_per_step": st["seconds"] / steps,
+                "objects_per_step": st["objects"] / steps,
+                "graph_node_share": st["graph_nodes"] / st["objects"] if st["objects"] else 0.0,
+                "ns_per_object": 1e9 * st["seconds"] / st["objects"] if st["objects"] else 0.0,
+            }
+            for g, st in stats.items()
+        },
+    }
+
+
+def gc_table(profile: dict[str, Any]) -> str:
+    rows = []
+    for g, st in profile["generations"].items():
+        rows.append([
+            f"generation {g}",
+            f"{st['collections_per_step']:.1f}",
+            f"{st['seconds_per_step'] * 1e3:.2f} ms",
+            f"{st['objects_per_step']:,.0f}",
+            f"{100 * st['graph_node_share']:.0f}%",
+            f"{st['ns_per_object']:.0f} ns",
+        ])
+    head = (f"scratchgrad's moons step with the collector on: {profile['seconds_per_step'] * 1e3:.1f} ms, of which "
+            f"the collector {profile['collector_seconds_per_step'] * 1e3:.1f} ms (over {profile['steps']} steps)")
+    table = h.table(["collections", "per step", "time per step", "objects walked", "graph nodes", "per object"], rows)
+    return head + "\n" + table
+
+
 # ---- reporting ---------------------------------------------------------------------------
 
 
@@ -571,7 +646,15 @@ def ratios(r: dict[str, Any]) -> list[dict[str, Any]]:
         if a is None or b is None:
             continue
         value = a / b
-        out.append({"comparison": label, "ratio": value, "bar": bar, "meets_bar": None if bar is None else value >= bar})
+        row = {"comparison": label, "ratio": value, "bar": bar, "meets_bar": None if bar is None else value >= bar}
+        # The spread: the same ratio within each repeat (the engines took turns in every
+        # repeat, so repeat i of one pairs with repeat i of the other).
+        slow_samples = _get(r, section, slow, *key[:-1], "samples") if key[-1] == "median" else None
+        fast_samples = _get(r, section, fast, *key[:-1], "samples") if key[-1] == "median" else None
+        if slow_samples and fast_samples:
+            paired = sorted(x / y for x, y in zip(slow_samples, fast_samples))
+            row["per_repeat"] = {"min": paired[0], "max": paired[-1], "samples": paired}
+        out.append(row)
     wide = [_get(r, "wide", n, "nodes_per_second") for n in (SG, MG, SG_OFF, MG_OFF)]
     if None not in wide:
         out.append({"comparison": "nodes/s vs micrograd, both gc on", "ratio": wide[0] / wide[1], "bar": None, "meets_bar": None})
@@ -579,14 +662,19 @@ def ratios(r: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _fmt_ratio(ratio: float) -> str:
+    return f"{ratio:.2f}x" if ratio < 10 else f"{ratio:.1f}x"
+
+
 def ratios_table(rows: list[dict[str, Any]]) -> str:
     body = []
     for row in rows:
         bar = "" if row["bar"] is None else f">= {row['bar']:g}x"
         verdict = "" if row["meets_bar"] is None else ("yes" if row["meets_bar"] else "NO")
-        ratio = row["ratio"]
-        body.append([row["comparison"], f"{ratio:.2f}x" if ratio < 10 else f"{ratio:.1f}x", bar, verdict])
-    return h.table(["scratchgrad is ... times better", "measured", "bar", "met"], body)
+        spread = row.get("per_repeat")
+        within = "" if spread is None else f"{_fmt_ratio(spread['min'])} - {_fmt_ratio(spread['max'])}"
+        body.append([row["comparison"], _fmt_ratio(row["ratio"]), within, bar, verdict])
+    return h.table(["scratchgrad is ... times better", "medians", "per repeat", "bar", "met"], body)
 
 
 def consistency(r: dict[str, Any]) -> list[str]:
@@ -629,8 +717,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heap", choices=["bare", "demo"], default="bare",
                         help="demo: first import what micrograd's demo notebook imports (numpy, matplotlib, "
                         "scikit-learn), so the garbage collector works on a notebook-sized heap")
-    workloads = ["seed", "moons", "own", "wide", "bytes", "chain"]
-    parser.add_argument("--only", default=",".join(workloads), help=f"comma-separated subset of {','.join(workloads)}")
+    workloads = ["seed", "moons", "own", "wide", "bytes", "chain", "gc"]
+    parser.add_argument("--only", default=",".join(workloads), help=f"comma-separated subset of {','.join(workloads)} "
+                        "(gc: where the collector's time goes in scratchgrad's moons step)")
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
     unknown = only - set(workloads)
@@ -682,6 +771,10 @@ def main(argv: list[str] | None = None) -> int:
         log("   micrograd, once (its backward recurses, once per level) ...")
         r["chain"][MG] = bench_chain(by_name[MG], plan.chain_nodes, 1, clock)
 
+    if "gc" in only:
+        log("   the collector's time in scratchgrad's moons step ...")
+        r["gc_profile"] = gc_profile(by_name[SG], 20 if args.quick else 40, clock)
+
     torch_E = None if args.no_torch else torch_engine()
     if torch_E is not None:
         log("PyTorch per scalar: a reference, in its own pass ...")
@@ -711,6 +804,9 @@ def main(argv: list[str] | None = None) -> int:
     print(medians_table(r))
     print()
     print(ratios_table(r["ratios"]))
+    if "gc_profile" in r:
+        print()
+        print(gc_table(r["gc_profile"]))
     for note in r["notes"]:
         print(note)
     path = h.write_json("scalar", r)

@@ -1,17 +1,26 @@
-"""The tensor engine: `Tensor`, the seed's design with numpy arrays as data.
+"""The tensor engine: `Tensor`, the tutorial's design with numpy arrays as data.
 
 A `Value` holds one number; a `Tensor` holds a numpy array and works the same way.
-Every operation builds a new node holding its result, its children (``_prev``) and
-what it needs to pass a gradient back to them: a vector-Jacobian product (``_vjp``)
-and the arrays it saved from the forward pass (``_saved``). The chain rule is then
+Every operation builds a new node holding its result, its children (``_prev``) and its
+vector-Jacobian product (``_vjp``): given the gradient of the result, the gradient of
+each child. Each operation below is its forward code, then its vjp. The chain rule is
 
     child.grad += vjp(out.grad)   for each child
 
-and ``backward()`` applies it to the whole graph in reverse topological order,
-found without recursion, exactly as ``Value.backward()`` does.
+and ``backward()`` applies it to the whole graph in reverse topological order (the walk
+of scratchgrad.autograd, shared with `Value`), without recursion.
 
-Primitives (a vjp each, below): + - * / neg, ** with a number, exp log tanh sigmoid
-relu abs astype, matmul, linear (x @ W.T + b), sum mean max min, reshape transpose
+A vjp reads the operation's inputs and result when it runs, through ``_inputs`` and
+``_output``: their arrays for a first-order ``backward()``, or the Tensors themselves
+for ``backward(create_graph=True)``, where the gradient ``g`` is a Tensor too and every
+vjp is written with operations that numpy arrays and Tensors share (``*``, ``@``,
+``.sum``, ``.reshape``, indexing, ...). So one vjp serves both: as arrays it is fast
+numpy code; as Tensors it records the gradient as a graph that can be differentiated
+again. What does not depend smoothly on the inputs (the mask of relu, which entries
+of a max win) is computed from the arrays either way.
+
+Primitives (a vjp each): + - * / neg, ** with a number, exp log tanh sigmoid relu abs
+astype, matmul, linear (x @ W.T + b), sum mean max min, reshape transpose broadcast_to
 getitem concatenate stack, and cross_entropy (fused: one node, softmax - onehot).
 Derived from them: sqrt, tensor ** tensor and number ** tensor (exp and log),
 logsumexp (with the max shift held constant), log_softmax and softmax.
@@ -27,9 +36,11 @@ Conventions (PyTorch's, where users already know them):
   accumulate across ``backward()`` calls; set ``.grad = None`` (or call a module's
   ``zero_grad()``) between steps. The graph is kept after ``backward()``, so
   calling it twice adds the gradients twice, like ``Value``.
-- ``no_grad()`` is the same switch as for `Value` (``scratchgrad.grad_mode``).
+- ``no_grad()`` is the same per-thread switch as for `Value` (``scratchgrad.autograd``).
 - Numpy arrays used as operands are not copied (like ``torch.from_numpy``);
-  ``Tensor(array)`` copies (like ``torch.tensor``).
+  ``Tensor(array)`` copies (like ``torch.tensor``). A backward pass reads the inputs'
+  data as they are when it runs: change a tensor's data between an operation and the
+  backward pass through it, and the gradient follows the new data.
 - Shape mistakes raise ValueError naming the operation and the shapes; non-numeric
   data raises TypeError; math domain errors (log of a non-positive number, division
   by zero, overflowing exp) raise instead of returning NaN or inf silently.
@@ -42,69 +53,44 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from scratchgrad import grad_mode
+from scratchgrad import autograd as _autograd
+from scratchgrad._arrays import (
+    EXP_LIMIT,
+    FLOAT32,
+    FLOAT64,
+    Array,
+    Axis,
+    DTypeLike,
+    as_array,
+    as_float_array,
+    broadcast_error,
+    class_targets,
+    is_basic_index,
+    kept_shape,
+    normalize_axes,
+    plain_index,
+    resolve_dtype,
+)
+from scratchgrad.autograd import is_grad_enabled, topological_order
 
-Array = np.ndarray
-Axis = Union[None, int, Sequence[int]]
+_resolve_dtype = resolve_dtype  # the old private name, imported by other modules
+
 Number = Union[int, float]
 Operand = Union["Tensor", np.ndarray, int, float, Sequence[Any]]
-DTypeLike = Any
-# A vector-Jacobian product: (gradient of the output, the node) -> one gradient per
-# child in ``node._prev`` order, None for a child that does not need one.
-VJP = Callable[[Array, "Tensor"], Tuple[Optional[Array], ...]]
+Grad = Union[np.ndarray, "Tensor"]  # an array in a first-order backward, a Tensor when recorded
+# A vector-Jacobian product: (gradient of the output, the node) -> one gradient per child
+# in ``node._prev`` order, None for a child that does not need one.
+VJP = Callable[[Any, "Tensor"], Tuple[Optional[Any], ...]]
 
-FLOAT64 = np.dtype(np.float64)
-FLOAT32 = np.dtype(np.float32)
-
-# exp(x) is finite only below log(max float): past it we raise instead of returning inf.
-_EXP_LIMIT = {FLOAT64: float(np.log(np.finfo(np.float64).max)), FLOAT32: float(np.log(np.finfo(np.float32).max))}
+__all__ = ["Tensor", "concatenate", "cross_entropy", "linear", "matmul", "stack"]
 
 
 # ---- conversions ---------------------------------------------------------------------------
 
 
-def _resolve_dtype(dtype: DTypeLike) -> np.dtype | None:
-    """float64 / float32 (in any spelling numpy accepts), or None for 'choose from the data'."""
-    if dtype is None:
-        return None
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be float64 or float32, got {dtype!r}") from None
-    if resolved != FLOAT64 and resolved != FLOAT32:
-        raise TypeError(f"dtype must be float64 or float32, got {resolved}")
-    return resolved
-
-
 def _as_float_array(data: Any, dtype: np.dtype | None, what: str, copy: bool) -> Array:
-    """``data`` as a float64/float32 array, or a TypeError/ValueError saying what is wrong."""
-    if isinstance(data, Tensor):
-        data = data.data
-    if isinstance(data, np.ndarray):
-        array = data
-    elif isinstance(data, (str, bytes)):
-        raise TypeError(f"{what} must be numeric, got {type(data).__name__}: {data!r}")
-    else:
-        try:
-            array = np.array(data)
-        except ValueError as exc:  # ragged nested lists
-            raise ValueError(f"{what} must be rectangular (every row the same length): {exc}") from None
-    kind = array.dtype.kind
-    if kind == "f":
-        target = dtype or (FLOAT32 if array.dtype == FLOAT32 else FLOAT64)
-    elif kind in "iub":
-        target = dtype or FLOAT64  # integers and bools become float64, as documented
-    elif kind == "c":
-        raise TypeError(f"{what} must be real, got complex numbers (dtype {array.dtype})")
-    else:
-        culprit = ""
-        if kind == "O":
-            bad = next((x for x in array.flat if not isinstance(x, numbers.Real)), None)
-            culprit = f" (found {type(bad).__name__}: {bad!r})"
-        raise TypeError(f"{what} must be numeric (int, float or bool), got dtype {array.dtype}{culprit}")
-    if copy or array.dtype != target:
-        return np.array(array, dtype=target, copy=True)
-    return array
+    """``data`` (a Tensor's too) as a float64/float32 array; see scratchgrad._arrays."""
+    return as_float_array(data.data if isinstance(data, Tensor) else data, dtype, what, copy)
 
 
 def _operand(other: Any, op: str, self_on_left: bool = True) -> Tensor:
@@ -133,6 +119,19 @@ def _number(other: Any) -> float | int | None:
     return None
 
 
+def _as_tensor(x: Any, op: str) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if type(x) is np.ndarray:
+        return _const(_as_float_array(x, None, f"{op}: operand", copy=False), "")
+    c = _number(x)
+    if c is not None:
+        return _const(np.asarray(float(c)), "")
+    if isinstance(x, (np.ndarray, list, tuple)):
+        return _const(_as_float_array(x, None, f"{op}: operand", copy=False), "")
+    raise TypeError(f"{op}: expected a Tensor, array or number, got {type(x).__name__}")
+
+
 # ---- graph nodes -----------------------------------------------------------------------------
 
 _new = object.__new__
@@ -153,15 +152,15 @@ def _const(data: Array, op: str) -> Tensor:
 
 
 def _result(data: Array, prev: tuple[Tensor, ...], op: str, vjp: VJP, saved: Any) -> Tensor:
-    """The result of an operation: a graph node remembering its children, its vjp and
-    what it saved when gradients are recorded and some child needs one; else a constant
-    (like `_const`). One function, built inline: it runs for every operation."""
+    """The result of an operation: a graph node remembering its children, its vjp and what
+    the vjp needs besides the inputs, when this thread records and some child needs a
+    gradient; else a constant (like `_const`). Built inline: it runs for every operation."""
     t = _new(Tensor)
     t.data = data
     t.grad = None
     t.label = ""
     t._op = op
-    if grad_mode.enabled:
+    if not (_autograd.recording_off and not is_grad_enabled()):
         for child in prev:
             if child.requires_grad:
                 t.requires_grad = True
@@ -176,257 +175,56 @@ def _result(data: Array, prev: tuple[Tensor, ...], op: str, vjp: VJP, saved: Any
     return t
 
 
-def _array(x: Any) -> Array:
-    """Reductions of a whole array return numpy scalars; a Tensor always holds an ndarray."""
-    return x if type(x) is np.ndarray else np.asarray(x)
+def _inputs(node: Tensor, g: Grad) -> Sequence[Any]:
+    """The node's inputs as its vjp needs them: their arrays in a first-order backward, the
+    input Tensors themselves when the backward is recorded (``g`` is then a Tensor)."""
+    if type(g) is Tensor:
+        return node._prev
+    return [child.data for child in node._prev]
 
 
-def _unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
+def _output(node: Tensor, g: Grad) -> Any:
+    """The node's result, as an array or (when the backward is recorded) as the Tensor."""
+    return node if type(g) is Tensor else node.data
+
+
+def _unbroadcast(g: Grad, shape: tuple[int, ...]) -> Grad:
     """Sum ``g`` over the axes that broadcasting added or stretched, back to ``shape``."""
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
     if lead:
-        g = _array(g.sum(axis=tuple(range(lead))))
+        g = g.sum(axis=tuple(range(lead)))
+        if type(g) is not Tensor:
+            g = as_array(g)
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if stretched:
         g = g.sum(axis=stretched, keepdims=True)
     return g
 
 
-def _normalize_axes(axis: Axis, shape: tuple[int, ...], op: str) -> tuple[int, ...]:
-    """``axis`` (None, int or ints, negative allowed) as sorted non-negative ints."""
-    ndim = len(shape)
-    if axis is None:
-        return tuple(range(ndim))
-    items = (axis,) if isinstance(axis, (int, np.integer)) else axis
-    try:
-        items = tuple(items)
-    except TypeError:
-        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}") from None
-    axes = []
-    for a in items:
-        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
-            raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= a < ndim:
-            raise np.exceptions.AxisError(f"{op}: axis {a} is out of range for a tensor of shape {shape}")
-        axes.append(int(a) % ndim)
-    if len(set(axes)) != len(axes):
-        raise ValueError(f"{op}: axis {axis!r} repeats an axis")
-    return tuple(sorted(axes))
+def _expand(g: Grad, shape: tuple[int, ...]) -> Grad:
+    """``g`` broadcast to ``shape`` (the vjp of a reduction): a fresh, writeable array, or a
+    `broadcast_to` node when the backward is recorded."""
+    if type(g) is Tensor:
+        return g.broadcast_to(shape)
+    full = np.empty(shape, dtype=g.dtype)  # cheaper than np.broadcast_to().copy()
+    full[...] = g
+    return full
 
 
-def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
-    """``shape`` with the reduced ``axes`` kept as size 1 (keepdims=True)."""
-    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+def _zeros_like(g: Grad) -> Grad:
+    """A gradient of zeros shaped like ``g`` (a constant when the backward is recorded)."""
+    if type(g) is Tensor:
+        return _const(np.zeros_like(g.data), "")
+    return np.zeros_like(g)
 
 
-def _broadcast_error(op: str, a: Array, b: Array) -> ValueError:
-    return ValueError(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together")
-
-
-# ---- vector-Jacobian products: one per primitive, next to nothing else ---------------------
-
-
-def _add_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    a, b = node._prev
-    sa, sb = node._saved
-    return (_unbroadcast(g, sa) if a.requires_grad else None, _unbroadcast(g, sb) if b.requires_grad else None)
-
-
-def _sub_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    a, b = node._prev
-    sa, sb = node._saved
-    return (_unbroadcast(g, sa) if a.requires_grad else None, _unbroadcast(-g, sb) if b.requires_grad else None)
-
-
-def _mul_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    a, b = node._prev
-    x, y = node._saved
-    return (
-        _unbroadcast(g * y, x.shape) if a.requires_grad else None,
-        _unbroadcast(g * x, y.shape) if b.requires_grad else None,
-    )
-
-
-def _div_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    a, b = node._prev
-    x, y, out = node._saved
-    g_over_y = g / y
-    return (
-        _unbroadcast(g_over_y, x.shape) if a.requires_grad else None,
-        _unbroadcast(-g_over_y * out, y.shape) if b.requires_grad else None,
-    )
-
-
-def _pass_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    return (g,)
-
-
-def _neg_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    return (-g,)
-
-
-def _scale_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    return (g * node._saved,)
-
-
-def _div_scalar_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    return (g / node._saved,)
-
-
-def _rdiv_scalar_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    x, out = node._saved
-    return (-g * out / x,)
-
-
-def _pow_scalar_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    x, k = node._saved
-    if k == 2:
-        return (g * 2.0 * x,)
-    if k == 0:
-        return (np.zeros_like(g),)
-    with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** (k-1) for k < 1: infinite slope, as in PyTorch
-        return (g * (k * x ** (k - 1)),)
-
-
-def _exp_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    return (g * node._saved,)
-
-
-def _log_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    return (g / node._saved,)
-
-
-def _tanh_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    t = node._saved
-    return (g * (1.0 - t * t),)
-
-
-def _sigmoid_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    s = node._saved
-    return (g * (s * (1.0 - s)),)
-
-
-def _relu_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    # Only x > 0 passes the gradient: 0 at the kink (as in PyTorch) and at NaN inputs.
-    return (g * (node._saved > 0),)
-
-
-def _abs_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    return (g * np.sign(node._saved),)
-
-
-def _cast_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    return (g.astype(node._saved),)
-
-
-def _matmul_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    a, b = node._prev
-    x, y = node._saved
-    if x.ndim == 2 and y.ndim == 2:
-        return (g @ y.T if a.requires_grad else None, x.T @ g if b.requires_grad else None)
-    # General case: treat 1-D operands as a row (left) or column (right) matrix, as
-    # matmul does, restore the dimension it removed from g, then sum the broadcast
-    # batch dimensions back out.
-    x2 = x[None, :] if x.ndim == 1 else x
-    y2 = y[:, None] if y.ndim == 1 else y
-    g2 = g.reshape(np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2]) + (x2.shape[-2], y2.shape[-1]))
-    gx = gy = None
-    if a.requires_grad:
-        gx = _unbroadcast(g2 @ np.swapaxes(y2, -1, -2), x2.shape).reshape(x.shape)
-    if b.requires_grad:
-        gy = _unbroadcast(np.swapaxes(x2, -1, -2) @ g2, y2.shape).reshape(y.shape)
-    return (gx, gy)
-
-
-def _linear_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    x, w = node._prev[0], node._prev[1]
-    xd, wd = node._saved
-    gx = g @ wd if x.requires_grad else None
-    gw = None
-    if w.requires_grad:
-        if xd.ndim == 2:
-            gw = g.T @ xd
-        elif xd.ndim == 1:
-            gw = np.outer(g, xd)
-        else:
-            gw = g.reshape(-1, g.shape[-1]).T @ xd.reshape(-1, xd.shape[-1])
-    if len(node._prev) == 2:
-        return (gx, gw)
-    gb = None
-    if node._prev[2].requires_grad:
-        gb = g if g.ndim == 1 else g.sum(axis=tuple(range(g.ndim - 1)))
-    return (gx, gw, gb)
-
-
-def _mean_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    shape, kept, count = node._saved
-    full = np.empty(shape, dtype=g.dtype)
-    full[...] = g.reshape(kept) / count
-    return (full,)
-
-
-def _sum_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    shape, kept = node._saved
-    full = np.empty(shape, dtype=g.dtype)  # cheaper than np.broadcast_to, and writeable
-    full[...] = g.reshape(kept)
-    return (full,)
-
-
-def _extreme_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    # PyTorch's amax/amin rule: the gradient is split evenly among all entries equal
-    # to the extreme value (NaN counts as equal to a NaN result).
-    x, axes, kept, out = node._saved
-    best = out.reshape(kept)
-    hit = x == best
-    if np.isnan(best).any():
-        hit |= np.isnan(x) & np.isnan(best)
-    count = hit.sum(axis=axes, keepdims=True)
-    return (hit * (g.reshape(kept) / count),)
-
-
-def _reshape_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    return (g.reshape(node._saved),)
-
-
-def _transpose_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    return (g.transpose(node._saved),)
-
-
-def _getitem_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    shape, dtype, index, basic = node._saved
-    full = np.zeros(shape, dtype=dtype)
-    if basic:  # slices and ints select each entry at most once
-        full[index] += g
-    else:  # fancy indices may repeat an entry: each repeat adds its gradient
-        np.add.at(full, index, g)
-    return (full,)
-
-
-def _concatenate_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    axis, bounds = node._saved
-    parts = np.split(g, bounds, axis=axis)
-    return tuple(p if child.requires_grad else None for p, child in zip(parts, node._prev))
-
-
-def _stack_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    axis = node._saved
-    return tuple(np.take(g, i, axis=axis) if child.requires_grad else None for i, child in enumerate(node._prev))
-
-
-def _cross_entropy_vjp(g: Array, node: Tensor) -> tuple[Array | None, ...]:
-    # d loss_i / d logits_i = softmax(logits_i) - onehot(target_i), times the reduction's weight.
-    exps, sums, targets, reduction, shape = node._saved
-    grad = exps / sums
-    grad[np.arange(len(targets)), targets] -= 1.0
-    if reduction == "none":
-        grad *= g.reshape(-1, 1)
-    elif reduction == "mean":
-        grad *= g / len(targets)
-    else:
-        grad *= g
-    return (grad.reshape(shape),)
+def _masked(g: Grad, mask: Array) -> Grad:
+    """``g`` where ``mask`` (a bool or 0/1 array, a constant) holds, 0 elsewhere, in g's dtype."""
+    if type(g) is Tensor:
+        return g * mask.astype(g.dtype)
+    return g * mask
 
 
 # ---- the Tensor --------------------------------------------------------------------------------
@@ -446,7 +244,7 @@ class Tensor:
     __array_ufunc__ = None
 
     data: Array
-    grad: Array | None
+    grad: Any  # None, an array, or a Tensor after backward(create_graph=True)
     requires_grad: bool
     label: str
     _op: str
@@ -455,7 +253,7 @@ class Tensor:
     _saved: Any
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: DTypeLike = None, label: str = "") -> None:
-        self.data = _as_float_array(data, _resolve_dtype(dtype), "Tensor data", copy=True)
+        self.data = _as_float_array(data, resolve_dtype(dtype), "Tensor data", copy=True)
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self.label = label
@@ -556,80 +354,122 @@ class Tensor:
 
     def astype(self, dtype: DTypeLike) -> Tensor:
         """This tensor as float64 or float32; the gradient is cast back."""
-        target = _resolve_dtype(dtype)
+        target = resolve_dtype(dtype)
         assert target is not None
         if self.data.dtype == target:
             return self
-        return _result(self.data.astype(target), (self,), "astype", _cast_vjp, self.data.dtype)
+        return _result(self.data.astype(target), (self,), "astype", Tensor._astype_vjp, self.data.dtype)
 
-    # ---- arithmetic with broadcasting ----------------------------------------------------------
+    @staticmethod
+    def _astype_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        return (g.astype(node._saved),)
+
+    # ---- arithmetic with broadcasting: each operation, then its vjp ------------------------
 
     def __add__(self, other: Operand) -> Tensor:
-        """a + b; d/da = 1, d/db = 1 (summed back over broadcast axes)."""
+        """a + b"""
         if type(other) is not Tensor:
             c = _number(other)
             if c is not None:
-                return _result(self.data + c, (self,), "+", _pass_vjp, None)
+                return _result(self.data + c, (self,), "+", Tensor._pass_vjp, None)
             other = _operand(other, "+")
         x, y = self.data, other.data
         try:
             out = x + y
         except ValueError:
-            raise _broadcast_error("add", x, y) from None
-        return _result(out, (self, other), "+", _add_vjp, (x.shape, y.shape))
+            raise broadcast_error("add", x, y) from None
+        return _result(out, (self, other), "+", Tensor._add_vjp, None)
 
     def __radd__(self, other: Operand) -> Tensor:  # other + self
         if _number(other) is not None:
             return self + other
         return _operand(other, "+", False) + self
 
+    @staticmethod
+    def _add_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d(a + b) = da + db: g to each, summed back over broadcast axes."""
+        a, b = node._prev
+        return (
+            _unbroadcast(g, a.data.shape) if a.requires_grad else None,
+            _unbroadcast(g, b.data.shape) if b.requires_grad else None,
+        )
+
+    @staticmethod
+    def _pass_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """a + c, a - c for a number c: g passes through."""
+        return (g,)
+
     def __sub__(self, other: Operand) -> Tensor:
-        """a - b; d/da = 1, d/db = -1."""
+        """a - b"""
         if type(other) is not Tensor:
             c = _number(other)
             if c is not None:
-                return _result(self.data - c, (self,), "-", _pass_vjp, None)
+                return _result(self.data - c, (self,), "-", Tensor._pass_vjp, None)
             other = _operand(other, "-")
         x, y = self.data, other.data
         try:
             out = x - y
         except ValueError:
-            raise _broadcast_error("sub", x, y) from None
-        return _result(out, (self, other), "-", _sub_vjp, (x.shape, y.shape))
+            raise broadcast_error("sub", x, y) from None
+        return _result(out, (self, other), "-", Tensor._sub_vjp, None)
 
     def __rsub__(self, other: Operand) -> Tensor:  # other - self
         c = _number(other)
         if c is not None:
-            return _result(c - self.data, (self,), "-", _neg_vjp, None)
+            return _result(c - self.data, (self,), "-", Tensor._neg_vjp, None)
         return _operand(other, "-", False) - self
 
+    @staticmethod
+    def _sub_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d(a - b) = da - db"""
+        a, b = node._prev
+        return (
+            _unbroadcast(g, a.data.shape) if a.requires_grad else None,
+            _unbroadcast(-g, b.data.shape) if b.requires_grad else None,
+        )
+
     def __mul__(self, other: Operand) -> Tensor:
-        """a * b; d/da = b, d/db = a."""
+        """a * b"""
         if type(other) is not Tensor:
             c = _number(other)
             if c is not None:
-                return _result(self.data * c, (self,), "*", _scale_vjp, c)
+                return _result(self.data * c, (self,), "*", Tensor._scale_vjp, c)
             other = _operand(other, "*")
         x, y = self.data, other.data
         try:
             out = x * y
         except ValueError:
-            raise _broadcast_error("mul", x, y) from None
-        return _result(out, (self, other), "*", _mul_vjp, (x, y))
+            raise broadcast_error("mul", x, y) from None
+        return _result(out, (self, other), "*", Tensor._mul_vjp, None)
 
     def __rmul__(self, other: Operand) -> Tensor:  # other * self
         if _number(other) is not None:
             return self * other
         return _operand(other, "*", False) * self
 
+    @staticmethod
+    def _mul_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d(a * b) = b da + a db"""
+        a, b = node._prev
+        x, y = _inputs(node, g)
+        return (
+            _unbroadcast(g * y, a.data.shape) if a.requires_grad else None,
+            _unbroadcast(g * x, b.data.shape) if b.requires_grad else None,
+        )
+
+    @staticmethod
+    def _scale_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d(c a) = c da for the number c"""
+        return (g * node._saved,)
+
     def __truediv__(self, other: Operand) -> Tensor:
-        """a / b; d/da = 1/b, d/db = -a/b^2. A zero divisor raises ZeroDivisionError."""
+        """a / b. A zero divisor raises ZeroDivisionError."""
         if type(other) is not Tensor:
             c = _number(other)
             if c is not None:
                 if c == 0:
                     raise ZeroDivisionError(f"div: division of a tensor of shape {self.data.shape} by zero")
-                return _result(self.data / c, (self,), "/", _div_scalar_vjp, c)
+                return _result(self.data / c, (self,), "/", Tensor._div_number_vjp, c)
             other = _operand(other, "/")
         x, y = self.data, other.data
         if not y.all():
@@ -637,8 +477,8 @@ class Tensor:
         try:
             out = x / y
         except ValueError:
-            raise _broadcast_error("div", x, y) from None
-        return _result(out, (self, other), "/", _div_vjp, (x, y, out))
+            raise broadcast_error("div", x, y) from None
+        return _result(out, (self, other), "/", Tensor._div_vjp, None)
 
     def __rtruediv__(self, other: Operand) -> Tensor:  # other / self
         c = _number(other)
@@ -647,18 +487,44 @@ class Tensor:
         x = self.data
         if not x.all():
             raise ZeroDivisionError(f"div: the divisor (shape {x.shape}) has {x.size - np.count_nonzero(x)} zero entries")
-        out = c / x
-        return _result(out, (self,), "/", _rdiv_scalar_vjp, (x, out))
+        return _result(c / x, (self,), "/", Tensor._number_div_vjp, None)
+
+    @staticmethod
+    def _div_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d(a / b) = da / b - (a / b) db / b"""
+        a, b = node._prev
+        _, y = _inputs(node, g)
+        g_over_y = g / y
+        return (
+            _unbroadcast(g_over_y, a.data.shape) if a.requires_grad else None,
+            _unbroadcast(-g_over_y * _output(node, g), b.data.shape) if b.requires_grad else None,
+        )
+
+    @staticmethod
+    def _div_number_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d(a / c) = da / c"""
+        return (g / node._saved,)
+
+    @staticmethod
+    def _number_div_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d(c / a) = -(c / a) da / a"""
+        (x,) = _inputs(node, g)
+        return (-g * _output(node, g) / x,)
 
     def __neg__(self) -> Tensor:
-        """-a; d/da = -1."""
-        return _result(-self.data, (self,), "neg", _neg_vjp, None)
+        """-a"""
+        return _result(-self.data, (self,), "neg", Tensor._neg_vjp, None)
+
+    @staticmethod
+    def _neg_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d(-a) = -da (also c - a for a number c)"""
+        return (-g,)
 
     def __pos__(self) -> Tensor:
         return self
 
     def __pow__(self, other: Operand) -> Tensor:
-        """a ** k for a number k (d/da = k a^(k-1)); a ** b for a tensor b needs a > 0."""
+        """a ** k for a number k; a ** b for a tensor b needs a > 0 (derived: exp(b log a))."""
         k = _number(other)
         if k is None:
             exponent = _operand(other, "**")
@@ -670,8 +536,7 @@ class Tensor:
             raise ZeroDivisionError(f"pow: zero cannot be raised to the negative power {k}")
         if not float(k).is_integer() and (x < 0).any():
             raise ValueError(f"pow: a negative base to the non-integer power {k} is not a real number")
-        out = x**k
-        return _result(out, (self,), f"**{k}", _pow_scalar_vjp, (x, k))
+        return _result(x**k, (self,), f"**{k}", Tensor._pow_vjp, k)
 
     def __rpow__(self, other: Operand) -> Tensor:  # other ** self
         c = _number(other)
@@ -681,48 +546,93 @@ class Tensor:
             raise ValueError(f"pow: {c} ** tensor needs a positive base (d/dx c^x = c^x ln c)")
         return (self * float(np.log(c))).exp()
 
-    # ---- elementwise functions ---------------------------------------------------------------
+    @staticmethod
+    def _pow_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d(a^k) = k a^(k-1) da (0 for k = 0, everywhere, as in PyTorch)"""
+        k = node._saved
+        (x,) = _inputs(node, g)
+        if k == 0:
+            return (_zeros_like(g),)
+        if k == 1:
+            return (g,)
+        if k == 2:
+            return (g * 2.0 * x,)
+        if type(g) is Tensor:
+            return (g * (k * x ** (k - 1)),)
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** (k-1) for k < 1: infinite slope, as in PyTorch
+            return (g * (k * x ** (k - 1)),)
+
+    # ---- elementwise functions -----------------------------------------------------------------
 
     def exp(self) -> Tensor:
-        """e^x, d/dx = e^x. Raises OverflowError where the result would be infinite."""
+        """e^x. Raises OverflowError where the result would be infinite."""
         x = self.data
-        if x.size and x.max() > _EXP_LIMIT.get(x.dtype, _EXP_LIMIT[FLOAT64]):
+        if x.size and x.max() > EXP_LIMIT.get(x.dtype, EXP_LIMIT[FLOAT64]):
             raise OverflowError(
-                f"exp overflows {x.dtype} for inputs above {_EXP_LIMIT.get(x.dtype, 709.78):.2f} (largest: {x.max()})"
+                f"exp overflows {x.dtype} for inputs above {EXP_LIMIT.get(x.dtype, 709.78):.2f} (largest: {x.max()})"
             )
-        out = np.exp(x)
-        return _result(out, (self,), "exp", _exp_vjp, out)
+        return _result(np.exp(x), (self,), "exp", Tensor._exp_vjp, None)
+
+    @staticmethod
+    def _exp_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d e^x = e^x dx"""
+        return (g * _output(node, g),)
 
     def log(self) -> Tensor:
-        """ln x, d/dx = 1/x, for x > 0 only (NaN passes through)."""
+        """ln x, for x > 0 only (NaN passes through)."""
         x = self.data
         if (x <= 0).any():
             raise ValueError(f"log is only defined for positive inputs; {int((x <= 0).sum())} entries are <= 0 (min {x.min()})")
-        return _result(np.log(x), (self,), "log", _log_vjp, x)
+        return _result(np.log(x), (self,), "log", Tensor._log_vjp, None)
+
+    @staticmethod
+    def _log_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d ln x = dx / x"""
+        (x,) = _inputs(node, g)
+        return (g / x,)
 
     def tanh(self) -> Tensor:
-        """tanh(x), d/dx = 1 - tanh(x)^2."""
-        out = np.tanh(self.data)
-        return _result(out, (self,), "tanh", _tanh_vjp, out)
+        """tanh(x)"""
+        return _result(np.tanh(self.data), (self,), "tanh", Tensor._tanh_vjp, None)
+
+    @staticmethod
+    def _tanh_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d tanh(x) = (1 - tanh(x)^2) dx"""
+        t = _output(node, g)
+        return (g * (1.0 - t * t),)
 
     def sigmoid(self) -> Tensor:
-        """1 / (1 + e^-x), d/dx = s (1 - s). Computed from e = e^-|x| <= 1, which never
-        overflows: 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0."""
+        """1 / (1 + e^-x), computed from e = e^-|x| <= 1, which never overflows:
+        1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0."""
         x = self.data
         e = np.exp(-np.abs(x))
         s = 1.0 / (1.0 + e)
-        out = np.where(x >= 0, s, e * s)
-        return _result(out, (self,), "sigmoid", _sigmoid_vjp, out)
+        return _result(np.where(x >= 0, s, e * s), (self,), "sigmoid", Tensor._sigmoid_vjp, None)
+
+    @staticmethod
+    def _sigmoid_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d s(x) = s (1 - s) dx"""
+        s = _output(node, g)
+        return (g * (s * (1.0 - s)),)
 
     def relu(self) -> Tensor:
-        """max(0, x), d/dx = 1 if x > 0 else 0."""
-        x = self.data
-        return _result(np.maximum(x, 0.0), (self,), "relu", _relu_vjp, x)
+        """max(0, x)"""
+        return _result(np.maximum(self.data, 0.0), (self,), "relu", Tensor._relu_vjp, None)
+
+    @staticmethod
+    def _relu_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d max(0, x) = dx where x > 0, else 0 (at the kink too, as in PyTorch, and at NaN).
+        The mask is a constant: every higher derivative of relu is 0."""
+        return (_masked(g, node._prev[0].data > 0),)
 
     def abs(self) -> Tensor:
-        """|x|, d/dx = sign(x) (0 at 0, as in PyTorch)."""
-        x = self.data
-        return _result(np.abs(x), (self,), "abs", _abs_vjp, x)
+        """|x|"""
+        return _result(np.abs(self.data), (self,), "abs", Tensor._abs_vjp, None)
+
+    @staticmethod
+    def _abs_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d |x| = sign(x) dx (0 at 0, as in PyTorch); the sign is a constant"""
+        return (_masked(g, np.sign(node._prev[0].data)),)
 
     def sqrt(self) -> Tensor:
         """x ** 0.5 (derived from pow)."""
@@ -731,7 +641,7 @@ class Tensor:
     # ---- matrix products ---------------------------------------------------------------------
 
     def __matmul__(self, other: Operand) -> Tensor:
-        """a @ b as numpy's matmul (1-D operands, batched stacks); d/da = g b^T, d/db = a^T g."""
+        """a @ b as numpy's matmul (1-D operands, batched stacks); see `matmul`."""
         if type(other) is not Tensor:
             other = _operand(other, "@")
         return matmul(self, other)
@@ -742,23 +652,35 @@ class Tensor:
     # ---- reductions ----------------------------------------------------------------------------
 
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        """Sum over ``axis`` (None: all); d/dx = 1 broadcast back to x's shape."""
+        """Sum over ``axis`` (None: all)."""
         x = self.data
-        axes = _normalize_axes(axis, x.shape, "sum")
-        out = _array(x.sum(axis=axes, keepdims=keepdims))
-        return _result(out, (self,), "sum", _sum_vjp, (x.shape, _kept_shape(x.shape, axes)))
+        axes = normalize_axes(axis, x.shape, "sum")
+        out = as_array(x.sum(axis=axes, keepdims=keepdims))
+        return _result(out, (self,), "sum", Tensor._sum_vjp, (x.shape, kept_shape(x.shape, axes)))
+
+    @staticmethod
+    def _sum_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d sum(x) = sum(dx): g broadcast back to x's shape"""
+        shape, kept = node._saved
+        return (_expand(g.reshape(kept), shape),)
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        """Sum / count over ``axis``; d/dx = 1/count broadcast back to x's shape."""
+        """Sum / count over ``axis``."""
         x = self.data
-        axes = _normalize_axes(axis, x.shape, "mean")
+        axes = normalize_axes(axis, x.shape, "mean")
         count = 1
         for a in axes:
             count *= x.shape[a]
         if count == 0:
             raise ValueError(f"mean: cannot average over an empty axis (shape {x.shape}, axis {axis})")
-        out = _array(x.sum(axis=axes, keepdims=keepdims) / count)
-        return _result(out, (self,), "mean", _mean_vjp, (x.shape, _kept_shape(x.shape, axes), count))
+        out = as_array(x.sum(axis=axes, keepdims=keepdims) / count)
+        return _result(out, (self,), "mean", Tensor._mean_vjp, (x.shape, kept_shape(x.shape, axes), count))
+
+    @staticmethod
+    def _mean_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """d mean(x) = mean(dx): g / count broadcast back to x's shape"""
+        shape, kept, count = node._saved
+        return (_expand(g.reshape(kept) / count, shape),)
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """Largest entry over ``axis``. Gradient split evenly among ties, like PyTorch's ``amax``."""
@@ -770,15 +692,29 @@ class Tensor:
 
     def _extreme(self, reduce: Callable[..., Any], op: str, axis: Axis, keepdims: bool) -> Tensor:
         x = self.data
-        axes = _normalize_axes(axis, x.shape, op)
+        axes = normalize_axes(axis, x.shape, op)
         if any(x.shape[a] == 0 for a in axes):
             raise ValueError(f"{op}: cannot reduce over an empty axis (shape {x.shape}, axis {axis})")
-        out = _array(reduce(x, axis=axes, keepdims=keepdims))
-        return _result(out, (self,), op, _extreme_vjp, (x, axes, _kept_shape(x.shape, axes), out))
+        out = as_array(reduce(x, axis=axes, keepdims=keepdims))
+        return _result(out, (self,), op, Tensor._extreme_vjp, (axes, kept_shape(x.shape, axes)))
+
+    @staticmethod
+    def _extreme_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """PyTorch's amax/amin rule: g is split evenly among all entries equal to the extreme
+        (NaN counts as equal to a NaN result). Which entries win is a constant."""
+        axes, kept = node._saved
+        x, best = node._prev[0].data, node.data.reshape(kept)
+        hit = x == best
+        if np.isnan(best).any():
+            hit |= np.isnan(x) & np.isnan(best)
+        count = hit.sum(axis=axes, keepdims=True)
+        if type(g) is Tensor:
+            return (_masked(_expand(g.reshape(kept) / count.astype(g.dtype), x.shape), hit),)
+        return (hit * (g.reshape(kept) / count),)
 
     def logsumexp(self, axis: Axis = -1, keepdims: bool = False) -> Tensor:
         """log(sum(exp(x))) over ``axis``, stable: m + log(sum(exp(x - m))) with m = max(x) held constant."""
-        axes = _normalize_axes(axis, self.data.shape, "logsumexp")
+        axes = normalize_axes(axis, self.data.shape, "logsumexp")
         if any(self.data.shape[a] == 0 for a in axes):
             raise ValueError(f"logsumexp: cannot reduce over an empty axis (shape {self.data.shape}, axis {axis})")
         shift = np.max(self.data, axis=axes, keepdims=True)
@@ -801,7 +737,7 @@ class Tensor:
     # ---- shapes ----------------------------------------------------------------------------------
 
     def reshape(self, *shape: Any) -> Tensor:
-        """The same entries in a new shape (one -1 allowed); the gradient is reshaped back."""
+        """The same entries in a new shape (one -1 allowed)."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         x = self.data
@@ -809,7 +745,12 @@ class Tensor:
             out = x.reshape(shape)
         except (ValueError, TypeError):
             raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} entries) into {shape}") from None
-        return _result(out, (self,), "reshape", _reshape_vjp, x.shape)
+        return _result(out, (self,), "reshape", Tensor._reshape_vjp, x.shape)
+
+    @staticmethod
+    def _reshape_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """the gradient reshaped back"""
+        return (g.reshape(node._saved),)
 
     def transpose(self, *axes: int) -> Tensor:
         """Permute the axes (default: reverse them, as numpy's ``.T``)."""
@@ -825,16 +766,37 @@ class Tensor:
             perm = ()
         if sorted(perm) != list(range(ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the {ndim} axes of shape {x.shape}")
-        inverse = tuple(np.argsort(perm))
-        return _result(x.transpose(perm), (self,), "transpose", _transpose_vjp, inverse)
+        inverse = tuple(int(i) for i in np.argsort(perm))
+        return _result(x.transpose(perm), (self,), "transpose", Tensor._transpose_vjp, inverse)
+
+    @staticmethod
+    def _transpose_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """the gradient's axes put back by the inverse permutation"""
+        return (g.transpose(node._saved),)
 
     @property
     def T(self) -> Tensor:
         return self.transpose()
 
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        """This tensor repeated along new or size-1 axes to ``shape``, as numpy's broadcast_to
+        (a copy, not a view)."""
+        x = self.data
+        shape = tuple(int(n) for n in shape)
+        try:
+            out = np.broadcast_to(x, shape).copy()
+        except ValueError:
+            raise ValueError(f"broadcast_to: a tensor of shape {x.shape} cannot be broadcast to {shape}") from None
+        return _result(out, (self,), "broadcast_to", Tensor._broadcast_to_vjp, None)
+
+    @staticmethod
+    def _broadcast_to_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """the gradient summed over the repeats"""
+        return (_unbroadcast(g, node._prev[0].data.shape),)
+
     def __getitem__(self, index: Any) -> Tensor:
         """Indexing and slicing as numpy; the gradient is scattered back (repeats add up)."""
-        index = _plain_index(index)
+        index = plain_index(index, Tensor)
         x = self.data
         try:
             out = x[index]
@@ -842,23 +804,45 @@ class Tensor:
             raise IndexError(f"getitem: {exc} (tensor of shape {x.shape})") from None
         if type(out) is not np.ndarray:  # a single entry comes back as a numpy scalar
             out = np.asarray(out)
-        return _result(out, (self,), "getitem", _getitem_vjp, (x.shape, x.dtype, index, _is_basic(index)))
+        return _result(out, (self,), "getitem", Tensor._getitem_vjp, (index, is_basic_index(index)))
+
+    @staticmethod
+    def _getitem_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+        """g scattered into zeros of x's shape at the indexed entries (repeats add up)"""
+        index, basic = node._saved
+        x = node._prev[0].data
+        if type(g) is Tensor:
+            return (_scatter(g, x.shape, index, basic),)
+        return (_scatter_array(g, x.shape, x.dtype, index, basic),)
 
     # ---- gradients -------------------------------------------------------------------------------
 
-    def backward(self, grad: Any = None) -> None:
+    def backward(self, grad: Any = None, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every leaf below this tensor with d(self)/d(leaf), accumulating.
 
         ``grad`` is the seed d(loss)/d(self): optional for a one-element tensor (1),
         required otherwise, and of this tensor's shape. Works in reverse topological
         order without recursion; each node passes its gradient on once, after all
         the nodes that use it.
+
+        ``create_graph=True`` records the gradients as graph nodes: each leaf's ``.grad``
+        is then a `Tensor` (every vjp run on Tensors), so it can be differentiated again.
+        Without it nothing is recorded, and gradients are arrays.
         """
         if not self.requires_grad:
             raise RuntimeError(
                 "backward: this tensor does not require grad (no leaf below it has requires_grad=True, "
-                "or it was computed under no_grad())"
+                "or it was computed under no_grad(); a gradient array from a backward() without "
+                "create_graph=True is a constant too: use backward(create_graph=True) to differentiate it again)"
             )
+        seed = self._seed(grad)
+        if create_graph:
+            _backpropagate_recorded(self, seed)
+            return
+        _backpropagate(self, seed)
+
+    def _seed(self, grad: Any) -> Array:
+        """d(self)/d(self) for backward(): 1 for one element, else ``grad``, checked."""
         if grad is None:
             if self.data.size != 1:
                 raise RuntimeError(
@@ -875,105 +859,111 @@ class Tensor:
                     raise ValueError(
                         f"backward: the seed gradient's shape {seed.shape} does not match the output's shape {self.data.shape}"
                     )
-        if not self._prev:  # a leaf on its own
-            _accumulate(self, seed, None)
-            return
-        # Pass 1: every interior node below self and how many consumers it has. A node
-        # is ready for the chain rule once all of its consumers have passed it theirs.
-        pending: dict[Tensor, int] = {}
-        stack = [self]
-        while stack:
-            node = stack.pop()
-            for child in node._prev:
-                if child._prev:
-                    count = pending.get(child)
-                    if count is None:
-                        pending[child] = 1
-                        stack.append(child)
-                    else:
-                        pending[child] = count + 1
-        # Pass 2: the chain rule, each node once, after all of its consumers.
-        grads: dict[Tensor, Array] = {self: seed}
-        ready = [self]
-        while ready:
-            node = ready.pop()
-            g = grads.pop(node)
-            for child, child_grad in zip(node._prev, node._vjp(g, node)):  # type: ignore[misc]
-                if child_grad is None:
-                    continue
-                if child._prev:
-                    previous = grads.get(child)
-                    grads[child] = child_grad if previous is None else previous + child_grad
-                    count = pending[child] - 1
-                    if count:
-                        pending[child] = count
-                    else:
-                        ready.append(child)
-                elif (
-                    child.grad is None
-                    and child_grad.base is None
-                    and child_grad is not g
-                    and child_grad.dtype == child.data.dtype
-                    and child_grad.shape == child.data.shape
-                ):
-                    child.grad = child_grad  # the common case: a fresh array of the leaf's own
-                else:
-                    _accumulate(child, child_grad, g)
+        return seed
 
 
-def _accumulate(leaf: Tensor, g: Array, incoming: Array | None) -> None:
+def _backpropagate(root: Tensor, seed: Array) -> None:
+    """The chain rule over the graph below ``root``, consumers before their children: each
+    node's gradient is complete (every consumer has added to it) when its vjp runs, and
+    each leaf receives the sum of what reached it, once."""
+    # grads[node] = (gradient so far, whether that array is ours alone to hand to a leaf)
+    grads: dict[Tensor, tuple[Array, bool]] = {root: (seed, True)}
+    for node in reversed(topological_order(root)):
+        entry = grads.pop(node, None)
+        if entry is None:
+            continue
+        g, owned = entry
+        if not node._prev:
+            _accumulate(node, g, owned)
+            continue
+        for child, child_grad in zip(node._prev, node._vjp(g, node)):  # type: ignore[misc]
+            if child_grad is None:
+                continue
+            previous = grads.get(child)
+            if previous is None:
+                # a vjp may pass g itself on, or a view of it: not an array a leaf may keep
+                grads[child] = (child_grad, child_grad is not g and child_grad.base is None)
+            else:
+                grads[child] = (previous[0] + child_grad, True)
+
+
+def _accumulate(leaf: Tensor, g: Array, owned: bool) -> None:
     """leaf.grad += g, in the leaf's dtype, never aliasing an array the graph still uses."""
     if g.dtype != leaf.data.dtype:
-        g = g.astype(leaf.data.dtype)
-    elif g is incoming or g.base is not None:
-        # The gradient is shared (passed through unchanged, or a view): the leaf gets its own copy.
-        g = g.copy()
+        g, owned = g.astype(leaf.data.dtype), True
     if g.shape != leaf.data.shape:  # a vjp's bug, or data reshaped behind the graph's back
         raise RuntimeError(f"backward: gradient of shape {g.shape} for a leaf of shape {leaf.data.shape}")
     if leaf.grad is None:
-        leaf.grad = g
+        leaf.grad = g if owned else g.copy()
     else:
         leaf.grad = leaf.grad + g
 
 
-def _plain_index(index: Any) -> Any:
-    """Tensors inside an index become their arrays (as integer or bool indices)."""
-    if isinstance(index, Tensor):
-        return _index_array(index)
-    if isinstance(index, tuple):
-        return tuple(_index_array(i) if isinstance(i, Tensor) else i for i in index)
-    if isinstance(index, list):  # a list index is a fancy index, as in numpy
-        return np.asarray(index)
-    return index
+# ---- gradients as graphs: derivatives of derivatives ------------------------------------------------
 
 
-def _index_array(t: Tensor) -> Array:
-    data = t.data
-    if data.size and np.all(data == np.round(data)):
-        return data.astype(np.intp)  # Tensors hold floats: indices stored in one are whole numbers
-    raise IndexError(f"getitem: a Tensor used as an index must hold whole numbers, got {data!r}")
+def _recorded_vjp(node: Tensor, g: Tensor) -> tuple[Any, ...]:
+    return node._vjp(g, node)  # type: ignore[misc]
 
 
-def _is_basic(index: Any) -> bool:
-    """True for indices made only of ints, slices, None and Ellipsis (no repeats possible)."""
-    items = index if isinstance(index, tuple) else (index,)
-    return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in items)
+def _backpropagate_recorded(root: Tensor, seed: Array) -> None:
+    """``root.backward(create_graph=True)``: each leaf's .grad becomes a Tensor in the graph."""
+
+    def accumulate(node: Tensor, g: Tensor) -> None:
+        if node._prev or not node.requires_grad:
+            return
+        if g.dtype != node.data.dtype:
+            g = g.astype(node.data.dtype)
+        node.grad = g if node.grad is None else node.grad + g
+
+    with _autograd.enable_grad():
+        _autograd.backpropagate(root, _const(seed, ""), _recorded_vjp, accumulate)
 
 
-# ---- functions of several tensors ------------------------------------------------------------------
+def _tensor_gradient_rules(output: Tensor, inputs: list[Any], grad_output: Any, create_graph: bool) -> tuple[Any, Any, Any]:
+    """What scratchgrad.autograd.gradients needs for a Tensor graph: the seed, the vjp, and
+    the gradient of an input the output does not depend on."""
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"gradients: input #{i} must be a Tensor, like the output; got {type(x).__name__}")
+        if not x.requires_grad:
+            raise ValueError(f"gradients: input #{i} (shape {x.shape}) does not require grad, so nothing flows to it")
+    seed = output._seed(grad_output.data if isinstance(grad_output, Tensor) and not create_graph else grad_output)
+    if create_graph:
+        seed_tensor = grad_output if isinstance(grad_output, Tensor) else _const(seed, "")
+        return seed_tensor, _recorded_vjp, lambda x: _const(np.zeros_like(x.data), "")
+
+    def vjp(node: Tensor, g: Array) -> tuple[Any, ...]:
+        return node._vjp(g, node)  # type: ignore[misc]
+
+    return seed, vjp, lambda x: np.zeros_like(x.data)
 
 
-def _as_tensor(x: Any, op: str) -> Tensor:
-    if isinstance(x, Tensor):
-        return x
-    if type(x) is np.ndarray:
-        return _const(_as_float_array(x, None, f"{op}: operand", copy=False), "")
-    c = _number(x)
-    if c is not None:
-        return _const(np.asarray(float(c)), "")
-    if isinstance(x, (np.ndarray, list, tuple)):
-        return _const(_as_float_array(x, None, f"{op}: operand", copy=False), "")
-    raise TypeError(f"{op}: expected a Tensor, array or number, got {type(x).__name__}")
+# ---- scattering: the vjp of indexing, and its own vjp ----------------------------------------------
+
+
+def _scatter_array(g: Array, shape: tuple[int, ...], dtype: np.dtype, index: Any, basic: bool) -> Array:
+    full = np.zeros(shape, dtype=dtype)
+    if basic:  # slices and ints select each entry at most once
+        full[index] += g
+    else:  # fancy indices may repeat an entry: each repeat adds its gradient
+        np.add.at(full, index, g)
+    return full
+
+
+def _scatter(g: Tensor, shape: tuple[int, ...], index: Any, basic: bool) -> Tensor:
+    """``g`` added into zeros of ``shape`` at ``index``, as a node (a recorded getitem's vjp)."""
+    out = _scatter_array(g.data, shape, g.data.dtype, index, basic)
+    return _result(out, (g,), "scatter", _scatter_vjp, (index,))
+
+
+def _scatter_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+    """each scattered entry's gradient is read back at its index"""
+    (index,) = node._saved
+    return (g[index],)
+
+
+# ---- functions of several tensors: each one, then its vjp ----------------------------------------
 
 
 def matmul(a: Operand, b: Operand) -> Tensor:
@@ -989,7 +979,33 @@ def matmul(a: Operand, b: Operand) -> Tensor:
         if k_left != k_right:
             raise ValueError(f"matmul: shapes {x.shape} and {y.shape} do not align ({k_left} != {k_right})") from None
         raise ValueError(f"matmul: the batch dimensions of shapes {x.shape} and {y.shape} cannot be broadcast") from None
-    return _result(_array(out), (a, b), "matmul", _matmul_vjp, (x, y))
+    return _result(as_array(out), (a, b), "matmul", _matmul_vjp, None)
+
+
+def _matmul_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+    """d(a @ b) = da @ b + a @ db: g @ b^T for a, a^T @ g for b"""
+    a, b = node._prev
+    x, y = _inputs(node, g)
+    if x.ndim == 2 and y.ndim == 2:
+        return (g @ y.T if a.requires_grad else None, x.T @ g if b.requires_grad else None)
+    # General case: treat 1-D operands as a row (left) or column (right) matrix, as
+    # matmul does, restore the dimension it removed from g, then sum the broadcast
+    # batch dimensions back out.
+    x2 = x.reshape(1, -1) if x.ndim == 1 else x
+    y2 = y.reshape(-1, 1) if y.ndim == 1 else y
+    g2 = g.reshape(np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2]) + (x2.shape[-2], y2.shape[-1]))
+    gx = gy = None
+    if a.requires_grad:
+        gx = _unbroadcast(g2 @ _swap_last(y2), x2.shape).reshape(x.shape)
+    if b.requires_grad:
+        gy = _unbroadcast(_swap_last(x2) @ g2, y2.shape).reshape(y.shape)
+    return (gx, gy)
+
+
+def _swap_last(x: Any) -> Any:
+    """The last two axes swapped (the transpose of a stack of matrices)."""
+    perm = tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)
+    return x.transpose(perm)
 
 
 def linear(x: Operand, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -1000,33 +1016,64 @@ def linear(x: Operand, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear: input shape {xd.shape} does not fit weight shape {wd.shape} (needs (..., {wd.shape[-1]}))")
     out = xd @ wd.T
     if bias is None:
-        return _result(out, (x, weight), "linear", _linear_vjp, (xd, wd))
+        return _result(out, (x, weight), "linear", _linear_vjp, None)
     bd = bias.data
     if bd.shape != (wd.shape[0],):
         raise ValueError(f"linear: bias shape {bd.shape} does not match weight shape {wd.shape} (needs ({wd.shape[0]},))")
     out += bd  # `out` is ours: adding in place saves an allocation
-    return _result(out, (x, weight, bias), "linear", _linear_vjp, (xd, wd))
+    return _result(out, (x, weight, bias), "linear", _linear_vjp, None)
+
+
+def _linear_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+    """d(x W^T + b) = dx W^T + x dW^T + db: g @ W for x, g^T x for W, g summed for b"""
+    x, w = node._prev[0], node._prev[1]
+    xd, wd = _inputs(node, g)[:2]
+    gx = g @ wd if x.requires_grad else None
+    gw = None
+    if w.requires_grad:
+        if xd.ndim == 2:
+            gw = g.T @ xd
+        elif xd.ndim == 1:
+            gw = g.reshape(-1, 1) * xd.reshape(1, -1)
+        else:
+            gw = g.reshape(-1, g.shape[-1]).T @ xd.reshape(-1, xd.shape[-1])
+    if len(node._prev) == 2:
+        return (gx, gw)
+    gb = None
+    if node._prev[2].requires_grad:
+        gb = g if g.ndim == 1 else g.sum(axis=tuple(range(g.ndim - 1)))
+    return (gx, gw, gb)
 
 
 def concatenate(tensors: Sequence[Operand], axis: int = 0) -> Tensor:
-    """Join tensors along an existing ``axis``; the gradient is split back into the pieces."""
+    """Join tensors along an existing ``axis``."""
     parts = [_as_tensor(t, "concatenate") for t in tensors]
     if not parts:
         raise ValueError("concatenate: needs at least one tensor")
     shapes = [p.data.shape for p in parts]
     if any(len(s) == 0 for s in shapes):
         raise ValueError(f"concatenate: 0-d tensors cannot be concatenated (shapes {shapes}); use stack")
-    ax = _normalize_axes(axis, shapes[0], "concatenate")[0]
+    ax = normalize_axes(axis, shapes[0], "concatenate")[0]
     for s in shapes[1:]:
         if len(s) != len(shapes[0]) or any(n != m for i, (n, m) in enumerate(zip(s, shapes[0])) if i != ax):
             raise ValueError(f"concatenate: shapes {shapes[0]} and {s} differ outside axis {axis}")
     out = np.concatenate([p.data for p in parts], axis=ax)
-    bounds = list(np.cumsum([s[ax] for s in shapes[:-1]]))
+    bounds = [0, *np.cumsum([s[ax] for s in shapes]).tolist()]
     return _result(out, tuple(parts), "concatenate", _concatenate_vjp, (ax, bounds))
 
 
+def _concatenate_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+    """the gradient split back into the pieces (slices along the axis)"""
+    axis, bounds = node._saved
+    lead = (slice(None),) * axis
+    return tuple(
+        g[lead + (slice(lo, hi),)] if child.requires_grad else None
+        for lo, hi, child in zip(bounds, bounds[1:], node._prev)
+    )
+
+
 def stack(tensors: Sequence[Operand], axis: int = 0) -> Tensor:
-    """Join same-shape tensors along a new ``axis``; the gradient is split back."""
+    """Join same-shape tensors along a new ``axis``."""
     parts = [_as_tensor(t, "stack") for t in tensors]
     if not parts:
         raise ValueError("stack: needs at least one tensor")
@@ -1034,34 +1081,21 @@ def stack(tensors: Sequence[Operand], axis: int = 0) -> Tensor:
     for s in shapes[1:]:
         if s != shapes[0]:
             raise ValueError(f"stack: shapes {shapes[0]} and {s} differ (stack needs equal shapes)")
-    ax = _normalize_axes(axis, (0,) * (len(shapes[0]) + 1), "stack")[0]
+    ax = normalize_axes(axis, (0,) * (len(shapes[0]) + 1), "stack")[0]
     out = np.stack([p.data for p in parts], axis=ax)
     return _result(out, tuple(parts), "stack", _stack_vjp, ax)
 
 
-def _class_targets(targets: Any, logits_shape: tuple[int, ...]) -> Array:
-    """Integer class indices checked against the logits: right shape, in [0, C)."""
-    t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
-    if t.dtype.kind not in "iu":
-        if t.dtype.kind == "f" and t.size and np.all(t == np.round(t)) and isinstance(targets, Tensor):
-            t = t.astype(np.intp)  # a Tensor of class indices holds them as whole floats
-        else:
-            raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype {t.dtype}")
-    expected = logits_shape[:-1]
-    if t.shape != expected:
-        raise ValueError(f"cross_entropy: logits shape {logits_shape} needs targets of shape {expected}, got {t.shape}")
-    classes = logits_shape[-1]
-    if t.size and (t.min() < 0 or t.max() >= classes):
-        bad = t[(t < 0) | (t >= classes)].flat[0]
-        raise ValueError(f"cross_entropy: target {bad} is out of range for {classes} classes (0..{classes - 1})")
-    return t
+def _stack_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+    """piece i's gradient is entry i of g along the new axis"""
+    lead = (slice(None),) * node._saved
+    return tuple(g[lead + (i,)] if child.requires_grad else None for i, child in enumerate(node._prev))
 
 
 def cross_entropy(logits: Operand, targets: Any, reduction: str = "mean") -> Tensor:
     """-log softmax(logits)[target], averaged (``reduction='mean'``), summed or per row ('none').
 
-    logits (N, C) or (C,) with integer targets (N,) or (); one fused, stable node:
-    d/d logits = softmax(logits) - onehot(target) (divided by N for the mean).
+    logits (N, C) or (C,) with integer targets (N,) or (); one fused, stable node.
     """
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
@@ -1069,7 +1103,7 @@ def cross_entropy(logits: Operand, targets: Any, reduction: str = "mean") -> Ten
     z = logits.data
     if z.ndim not in (1, 2) or z.shape[-1] == 0:
         raise ValueError(f"cross_entropy: logits must have shape (N, C) or (C,) with C >= 1, got {z.shape}")
-    t = _class_targets(targets, z.shape)
+    t = class_targets(targets, z.shape, Tensor)
     z2, t2 = (z, t) if z.ndim == 2 else (z[None, :], t.reshape(1))  # one row: a batch of one
     shifted = z2 - z2.max(axis=1, keepdims=True)
     exps = np.exp(shifted)
@@ -1078,19 +1112,34 @@ def cross_entropy(logits: Operand, targets: Any, reduction: str = "mean") -> Ten
     if reduction == "mean":
         if losses.size == 0:
             raise ValueError("cross_entropy: the mean over an empty batch is undefined")
-        out = _array(losses.sum() / losses.size)
+        out = as_array(losses.sum() / losses.size)
     elif reduction == "sum":
-        out = _array(losses.sum())
+        out = as_array(losses.sum())
     else:
         out = losses.reshape(t.shape)
-    return _result(out, (logits,), "cross_entropy", _cross_entropy_vjp, (exps, sums, t2, reduction, z.shape))
+    return _result(out, (logits,), "cross_entropy", _cross_entropy_vjp, (exps, sums, t2, reduction))
 
 
-__all__ = [
-    "Tensor",
-    "concatenate",
-    "cross_entropy",
-    "linear",
-    "matmul",
-    "stack",
-]
+def _cross_entropy_vjp(g: Grad, node: Tensor) -> tuple[Grad | None, ...]:
+    """d loss_i / d logits_i = softmax(logits_i) - onehot(target_i), times the reduction's
+    weight (1/N for the mean). First order from the softmax the forward computed; recorded,
+    as softmax(logits) of the logits Tensor, so it can be differentiated again."""
+    exps, sums, targets, reduction = node._saved
+    logits = node._prev[0]
+    shape = logits.data.shape
+    rows = len(targets)
+    if reduction == "none":
+        weight = g.reshape(-1, 1)
+    elif reduction == "mean":
+        weight = g / rows
+    else:
+        weight = g
+    if type(g) is Tensor:
+        onehot = np.zeros((rows, shape[-1]), dtype=logits.data.dtype)
+        onehot[np.arange(rows), targets] = 1.0
+        probs = logits.reshape(rows, shape[-1]).softmax(axis=-1)
+        return (((probs - onehot) * weight).reshape(shape),)
+    grad = exps / sums
+    grad[np.arange(rows), targets] -= 1.0
+    grad *= weight
+    return (grad.reshape(shape),)

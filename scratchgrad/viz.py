@@ -32,7 +32,9 @@ from typing import Callable, Iterator, Mapping, NamedTuple, Sequence, Union
 import graphviz
 
 from scratchgrad._io import atomic_write_bytes, atomic_write_text
-from scratchgrad.engine import Value, _backward_order
+from scratchgrad.autograd import backward_order as _backward_order
+from scratchgrad.autograd import topological_order as _topological_order
+from scratchgrad.engine import Value
 
 PathLike = Union[str, "os.PathLike[str]"]
 Drawing = Union[graphviz.Digraph, graphviz.Graph, graphviz.Source]
@@ -79,26 +81,6 @@ def _check_root(root: object, caller: str) -> Value:
     if not isinstance(root, Value):
         raise TypeError(f"{caller} expects a scratchgrad Value as its root, got {type(root).__name__}: {root!r}")
     return root
-
-
-def _topological_order(root: Value) -> list[Value]:
-    """Every node below ``root``, children before parents, in an order fixed by the graph's
-    structure alone (depth-first along ``_prev``, like the tutorial's ``build_topo``), so two
-    equal graphs give equal drawings. Iterative: deep graphs are fine."""
-    order: list[Value] = []
-    visited = {root}
-    stack = [(root, iter(root._prev))]
-    while stack:
-        node, children = stack[-1]
-        for child in children:
-            if child not in visited:
-                visited.add(child)
-                stack.append((child, iter(child._prev)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    return order
 
 
 def trace(root: Value) -> tuple[set[Value], set[tuple[Value, Value]]]:

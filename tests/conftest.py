@@ -1,4 +1,4 @@
-"""Shared test settings: a hypothesis profile and a guard on the global gradient mode."""
+"""Shared test settings: a hypothesis profile and a guard on the gradient-recording mode."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Iterator
 import pytest
 from hypothesis import HealthCheck, settings
 
-from scratchgrad import grad_mode
+from scratchgrad import autograd
 
 # The machine's 2 cores are shared, so wall-clock deadlines would only measure the
 # neighbours; tests that need many examples set max_examples on their own decorator.
@@ -23,9 +23,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "scratchgrad"))
 
 @pytest.fixture(autouse=True)
 def _grad_mode_is_restored() -> Iterator[None]:
-    """Fail the test that leaves gradient recording off, instead of the innocent ones after it."""
-    before = grad_mode.enabled
+    """Fail the test that leaves gradient recording off (in this thread, or in a thread it
+    started and left running), instead of the innocent ones after it."""
+    before = autograd.is_grad_enabled()
     yield
-    after = grad_mode.enabled
-    grad_mode.enabled = before
-    assert after == before, "the test left scratchgrad.grad_mode.enabled changed (a no_grad block leaked)"
+    after = autograd.is_grad_enabled()
+    autograd._set_enabled(before)
+    assert after == before, "the test left gradient recording changed in its thread (a no_grad block leaked)"
+    others = autograd.recording_off - (0 if before else 1)
+    assert others == 0, f"the test left {others} other thread(s) with gradient recording off"

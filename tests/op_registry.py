@@ -1,8 +1,11 @@
 """One registry of tensor operations: scratchgrad's function, PyTorch's reference, the
-scalar engine's counterpart (for elementwise ops) and the inputs each one accepts.
+scalar engine's counterpart (for elementwise ops, and the fused scalar ops) and the inputs
+each one accepts.
 
-Every parametrized test of tests/test_tensor_ops.py is driven from `OPS`, so adding an
-op here adds it to the value, gradient, finite-difference and cross-engine checks.
+Every parametrized test of tests/test_tensor_ops.py and tests/test_higher_order.py is driven
+from `OPS`, so adding an op here adds it to the value, gradient, finite-difference and
+cross-engine checks, and to the second-order checks (Hessians against PyTorch, derivatives
+up to order 2 against finite differences with `check_derivatives`, random scalar graphs).
 
 An `OpSpec`'s ``case`` is a hypothesis strategy drawing one call: the input arrays (each
 becomes a leaf that requires grad) and keyword arguments shared by both sides. Domain
@@ -19,6 +22,7 @@ import torch
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from scratchgrad import grad, no_grad, sum_values, weighted_sum
 from scratchgrad.engine import Value
 from scratchgrad.tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
 
@@ -34,6 +38,13 @@ class OpSpec:
     value_fn: Callable[..., Value] | None = None  # the scalar engine's op, for elementwise ops
     value_domain: Callable[[float], bool] | None = None  # inputs where value_fn is defined (all by default)
     smooth: bool = True  # False: kinks / ties, where finite differences are not meaningful
+    # The whole op on the scalar engine, for ops that are not elementwise but have a scalar
+    # counterpart (sum_values, weighted_sum): inputs as lists of Values (1-D) or Values (0-d).
+    scalar_fn: Callable[..., Value] | None = None
+    # Inputs that must stay positive (log, sqrt, a power's base, a divisor) or within a few
+    # units (what goes into exp), where random graphs feed the op other ops' results.
+    positive: tuple[int, ...] = ()
+    bounded: tuple[int, ...] = ()
 
 
 # ---- input strategies -----------------------------------------------------------------------------
@@ -98,6 +109,26 @@ def with_ties(draw: st.DrawFn) -> Case:
 def along_axis(draw: st.DrawFn) -> Case:
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5))
     return [draw(_array(shape, -20.0, 20.0))], {"axis": draw(st.integers(-len(shape), len(shape) - 1))}
+
+
+@st.composite
+def vector(draw: st.DrawFn) -> Case:
+    return [draw(_array((draw(st.integers(1, 6)),)))], {}
+
+
+@st.composite
+def weighted_sum_case(draw: st.DrawFn) -> Case:
+    n = draw(st.integers(1, 5))
+    return [draw(_array((n,))), draw(_array((n,))), draw(_array(()))], {}
+
+
+@st.composite
+def broadcast_to_case(draw: st.DrawFn) -> Case:
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=1, min_dims=0, max_dims=3, min_side=1, max_side=3))
+    (source,) = shapes.input_shapes
+    target = shapes.result_shape
+    extra = draw(st.lists(st.integers(1, 3), max_size=1))  # sometimes a new leading axis too
+    return [draw(_array(source))], {"shape": tuple(extra) + tuple(target)}
 
 
 @st.composite
@@ -243,8 +274,9 @@ OPS: list[OpSpec] = [
     OpSpec("add", lambda a, b: a + b, lambda a, b: a + b, binary_broadcast(), lambda a, b: a + b),
     OpSpec("sub", lambda a, b: a - b, lambda a, b: a - b, binary_broadcast(), lambda a, b: a - b),
     OpSpec("mul", lambda a, b: a * b, lambda a, b: a * b, binary_broadcast(), lambda a, b: a * b),
-    OpSpec("div", lambda a, b: a / b, lambda a, b: a / b, binary_broadcast(away_from=0.3), lambda a, b: a / b),
-    OpSpec("pow_tensor", lambda a, b: a**b, lambda a, b: a**b, binary_broadcast(first_low=0.1), lambda a, b: a**b),
+    OpSpec("div", lambda a, b: a / b, lambda a, b: a / b, binary_broadcast(away_from=0.3), lambda a, b: a / b, positive=(1,)),
+    OpSpec("pow_tensor", lambda a, b: a**b, lambda a, b: a**b, binary_broadcast(first_low=0.1), lambda a, b: a**b,
+           positive=(0,), bounded=(1,)),
     # a tensor and a Python number, on either side
     OpSpec("add_number", lambda x, c: x + c, lambda x, c: x + c, with_number(_floats(-5, 5)), lambda x, c: x + c),
     OpSpec("radd_number", lambda x, c: c + x, lambda x, c: c + x, with_number(_floats(-5, 5)), lambda x, c: c + x),
@@ -253,20 +285,22 @@ OPS: list[OpSpec] = [
     OpSpec("mul_number", lambda x, c: x * c, lambda x, c: x * c, with_number(_floats(-5, 5)), lambda x, c: x * c),
     OpSpec("rmul_number", lambda x, c: c * x, lambda x, c: c * x, with_number(_floats(-5, 5)), lambda x, c: c * x),
     OpSpec("div_number", lambda x, c: x / c, lambda x, c: x / c, with_number(_floats(0.5, 5)), lambda x, c: x / c),
-    OpSpec("rdiv_number", lambda x, c: c / x, lambda x, c: c / x, with_number(_floats(-5, 5), away_from=0.3), lambda x, c: c / x),
-    OpSpec("pow_number", lambda x, c: x**c, lambda x, c: x**c, _pow_case(), lambda x, c: x**c),
-    OpSpec("rpow_number", lambda x, c: c**x, lambda x, c: c**x, with_number(_floats(0.2, 4)), lambda x, c: c**x),
+    OpSpec("rdiv_number", lambda x, c: c / x, lambda x, c: c / x, with_number(_floats(-5, 5), away_from=0.3), lambda x, c: c / x,
+           positive=(0,)),
+    OpSpec("pow_number", lambda x, c: x**c, lambda x, c: x**c, _pow_case(), lambda x, c: x**c, positive=(0,)),
+    OpSpec("rpow_number", lambda x, c: c**x, lambda x, c: c**x, with_number(_floats(0.2, 4)), lambda x, c: c**x, bounded=(0,)),
     # elementwise functions
     OpSpec("neg", lambda x: -x, lambda x: -x, unary(), lambda x: -x),
-    OpSpec("exp", lambda x: x.exp(), torch.exp, unary(), lambda x: x.exp()),
-    OpSpec("log", lambda x: x.log(), torch.log, unary(0.05, 5.0), lambda x: x.log()),
+    OpSpec("exp", lambda x: x.exp(), torch.exp, unary(), lambda x: x.exp(), bounded=(0,)),
+    OpSpec("log", lambda x: x.log(), torch.log, unary(0.05, 5.0), lambda x: x.log(), positive=(0,)),
     OpSpec("tanh", lambda x: x.tanh(), torch.tanh, unary(), lambda x: x.tanh()),
     OpSpec("sigmoid", lambda x: x.sigmoid(), torch.sigmoid, unary(-40, 40), lambda x: x.sigmoid()),
     OpSpec("relu", lambda x: x.relu(), torch.relu, unary(), lambda x: x.relu(), smooth=False),
     OpSpec("abs", lambda x: x.abs(), torch.abs, unary(), None, smooth=False),
-    OpSpec("sqrt", lambda x: x.sqrt(), torch.sqrt, unary(0.05, 5.0), lambda x: x**0.5),
+    OpSpec("sqrt", lambda x: x.sqrt(), torch.sqrt, unary(0.05, 5.0), lambda x: x**0.5, positive=(0,)),
     # reductions
     OpSpec("sum", lambda x, axis, keepdims: x.sum(axis, keepdims), _torch_reduce(torch.sum), reduction()),
+    OpSpec("sum_values", lambda x: x.sum(), torch.sum, vector(), scalar_fn=lambda x: sum_values(x)),
     OpSpec("mean", lambda x, axis, keepdims: x.mean(axis, keepdims), _torch_reduce(torch.mean), reduction()),
     OpSpec("max", lambda x, axis, keepdims: x.max(axis, keepdims), _torch_reduce(torch.amax), reduction(), smooth=False),
     OpSpec("min", lambda x, axis, keepdims: x.min(axis, keepdims), _torch_reduce(torch.amin), reduction(), smooth=False),
@@ -276,6 +310,7 @@ OPS: list[OpSpec] = [
     OpSpec("log_softmax", lambda x, axis: x.log_softmax(axis), lambda x, axis: torch.log_softmax(x, dim=axis), along_axis()),
     # shapes and indexing
     OpSpec("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape), reshape_case()),
+    OpSpec("broadcast_to", lambda x, shape: x.broadcast_to(shape), lambda x, shape: x.expand(shape), broadcast_to_case()),
     OpSpec("transpose", lambda x, axes: x.transpose(axes), lambda x, axes: x.permute(axes), transpose_case()),
     OpSpec("T", lambda x: x.T, lambda x: x.permute(tuple(range(x.dim()))[::-1]), unary()),
     OpSpec("getitem", lambda x, index: x[index], _torch_getitem, getitem_case()),
@@ -286,6 +321,13 @@ OPS: list[OpSpec] = [
     OpSpec("matmul_function", matmul, torch.matmul, matmul_case()),
     OpSpec("linear", _ours_linear, _torch_linear, linear_case()),
     OpSpec(
+        "weighted_sum",
+        lambda w, x, b: (w * x).sum() + b,
+        lambda w, x, b: (w * x).sum() + b,
+        weighted_sum_case(),
+        scalar_fn=lambda w, x, b: weighted_sum(w, x, b),
+    ),
+    OpSpec(
         "cross_entropy",
         lambda z, targets, reduction: cross_entropy(z, targets, reduction),
         lambda z, targets, reduction: torch.nn.functional.cross_entropy(z, torch.from_numpy(targets), reduction=reduction),
@@ -295,3 +337,61 @@ OPS: list[OpSpec] = [
 
 BY_NAME = {op.name: op for op in OPS}
 ELEMENTWISE = [op for op in OPS if op.value_fn is not None]
+
+
+# ---- derivatives of any order against finite differences (HIPS autograd's check_grads) ------------
+
+
+def _directional(g: Any, v: Any) -> Any:
+    """g . v for a gradient of a list of Values (a list) or of a 1-D Tensor (a Tensor/array)."""
+    if isinstance(g, list):
+        return sum_values([gi * vi for gi, vi in zip(g, v)])
+    return (g * v).sum()
+
+
+def _number(out: Any) -> float:
+    return float(out.data) if isinstance(out, (Value, Tensor)) else float(out)
+
+
+def check_derivatives(
+    f: Callable[[Any], Any],
+    x: Any,
+    order: int = 2,
+    eps: float = 1e-6,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+    seed: int = 0,
+) -> None:
+    """HIPS autograd's ``check_grads`` for scratchgrad: every derivative of the scalar function
+    ``f`` up to ``order``, along random directions, against central finite differences of the
+    derivative one order lower, all computed with scratchgrad.grad.
+
+    ``f`` takes one argument: a list of floats (a function of Values) or a 1-D float64 array
+    (a function of Tensors), and returns a Value or a one-element Tensor. Order 1 checks
+    grad(f)(x) . u; order 2 checks the gradient of d1(x) = grad(f)(x) . u (a Hessian-vector
+    product, obtained by differentiating a gradient), and so on. Raises AssertionError
+    naming the order that disagrees.
+    """
+    rng = np.random.default_rng(seed)
+    point = np.array(x, dtype=np.float64)
+    as_list = isinstance(x, list)
+
+    def arg(p: np.ndarray) -> Any:
+        return [float(v) for v in p] if as_list else p
+
+    def evaluate(fn: Callable[[Any], Any], p: np.ndarray) -> float:
+        with no_grad():
+            return _number(fn([Value(float(v)) for v in p] if as_list else Tensor(p)))
+
+    fn: Callable[[Any], Any] = f
+    for k in range(1, order + 1):
+        u = rng.uniform(-1.0, 1.0, size=point.shape)
+        u /= max(np.linalg.norm(u), 1e-12)
+        analytic = float(np.dot(np.array([_number(gi) for gi in grad(fn)(arg(point))]), u))
+        numeric = (evaluate(fn, point + eps * u) - evaluate(fn, point - eps * u)) / (2 * eps)
+        assert abs(analytic - numeric) <= atol + rtol * abs(numeric), (
+            f"order {k}: derivative {analytic!r} against finite differences {numeric!r} "
+            f"(abs error {abs(analytic - numeric):.3g})"
+        )
+        v = rng.uniform(-1.0, 1.0, size=point.shape)
+        fn = (lambda lower, direction: lambda y: _directional(grad(lower)(y), direction))(fn, list(v) if as_list else v)

@@ -121,10 +121,26 @@ def test_negative_base_to_an_integral_float_power_is_fine() -> None:
     assert (value, grad) == (-8.0, 12.0)
 
 
-@pytest.mark.parametrize("build", [lambda: Value(10.0) ** 400, lambda: Value(10) ** 400, lambda: Value(2.0) ** Value(2000.0)])
-def test_power_overflow_raises_overflow_error(build: Callable[[], Value]) -> None:
-    with pytest.raises(OverflowError, match=r"\*\*"):
-        build()
+@pytest.mark.parametrize(
+    "power, product",
+    [
+        (lambda: Value(1e200) ** 2, lambda: Value(1e200) * Value(1e200)),
+        (lambda: Value(10) ** 400, lambda: Value(1e200) * Value(1e200)),
+        (lambda: Value(-1e200) ** 3, lambda: Value(-1e200) * Value(1e200) * Value(1e200)),
+        (lambda: Value(1e-200) ** -2, lambda: Value(1e200) * Value(1e200)),
+        (lambda: Value(2.0) ** Value(2000.0), lambda: Value(1e200) * Value(1e200)),
+    ],
+)
+def test_power_overflows_to_inf_like_the_product_it_stands_for(power: Callable[[], Value], product: Callable[[], Value]) -> None:
+    # x ** 2 and x * x agree (issue 12): both give inf past float64's range, as PyTorch does,
+    # so a diverging loss is a non-finite number that training can detect, not a crash.
+    assert power().data == product().data and math.isinf(power().data)
+
+
+def test_gradient_of_an_overflowing_power_is_an_infinite_slope_with_the_right_sign() -> None:
+    assert _grad_of(lambda v: v**2, 1e200) == (math.inf, 2e200)
+    assert _grad_of(lambda v: v**3, -1e200) == (-math.inf, math.inf)
+    assert _grad_of(lambda v: v**2, -1e300)[1] == -2e300
 
 
 @pytest.mark.parametrize("k", [2, 3, 2.5])
@@ -194,6 +210,23 @@ def test_nan_gradient_propagates_through_every_op(name: str, op: Callable[[Value
         out = op(x) * Value(NAN)
         out.backward()
         assert math.isnan(x.grad), f"{name} at {x_data}: gradient {x.grad} instead of nan"
+
+
+@pytest.mark.parametrize("x", [NAN, math.inf, -math.inf, 0.0, -2.0])
+def test_the_zeroth_power_is_constant_so_its_gradient_is_0_even_at_nan_like_pytorch(x: float) -> None:
+    # issue 12: d(x**0)/dx = 0 everywhere; 0 * x**-1 used to make it NaN at NaN (and inf).
+    v = Value(x)
+    out = v**0
+    out.backward()
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    (t**0).backward()
+    assert out.data == 1.0 == (t**0).item()
+    assert v.grad == 0.0 == t.grad.item()
+    from scratchgrad.tensor import Tensor
+
+    tensor = Tensor([x, 1.5], requires_grad=True)
+    (tensor**0).sum().backward()
+    assert tensor.grad.tolist() == [0.0, 0.0]
 
 
 def test_nan_in_one_branch_does_not_leak_into_an_independent_leaf() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
@@ -405,3 +406,27 @@ def test_two_roots_sharing_a_subgraph_accumulate_like_pytorch() -> None:
     tfirst.backward()
     for leaf, tleaf in zip(leaves, tleaves):
         assert leaf.grad == pytest.approx(tleaf.grad.item(), rel=1e-13)
+
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        (lambda: np.float64(1.5), 1.5),
+        (lambda: np.float32(0.5), 0.5),
+        (lambda: np.int64(3), 3),
+        (lambda: True, 1),
+        (lambda: Fraction(1, 4), 0.25),
+    ],
+)
+def test_data_is_always_a_plain_python_number(given: Callable[[], Any], expected: float) -> None:
+    # issue 12: Value(np.float64(1.0)).data stayed a numpy scalar (a float subclass), and
+    # leaked numpy types into gradients and saved files.
+    value = Value(given())
+    assert type(value.data) in (int, float) and value.data == expected
+    for made in (value + given(), given() * value, value ** given(), Value(2.0) * given()):
+        assert type(made.data) in (int, float)
+    out = value * given()
+    out.backward()
+    assert type(value.grad) is float or type(value.grad) is int
+    hand = Value(2.0, (value,), "f", _local=[given()])
+    assert type(hand._local[0]) in (int, float)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
+
 import pytest
 
 import scratchgrad
@@ -192,3 +194,230 @@ def test_the_package_exports_the_shared_mode() -> None:
     assert scratchgrad.no_grad is grad_mode.no_grad
     assert scratchgrad.enable_grad is grad_mode.enable_grad
     assert scratchgrad.is_grad_enabled is grad_mode.is_grad_enabled
+
+
+# ---- the mode belongs to a thread (issue 11, issue 12) ------------------------------------------
+
+import threading  # noqa: E402
+
+from scratchgrad import autograd, set_grad_enabled  # noqa: E402
+from scratchgrad.tensor import Tensor  # noqa: E402
+
+
+def _in_thread(target: Callable[[], object]) -> object:
+    """Run ``target`` in a new thread; return what it returned, or raise what it raised."""
+    result: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            result["value"] = target()
+        except BaseException as error:  # re-raised in the calling thread
+            result["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the thread did not finish"
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    return result.get("value")
+
+
+def test_no_grad_in_one_thread_leaves_another_recording() -> None:
+    entered, checked = threading.Event(), threading.Event()
+    seen: dict[str, object] = {}
+
+    def inference() -> None:
+        with no_grad():
+            entered.set()
+            assert checked.wait(30)
+            seen["inside"] = is_grad_enabled()
+            seen["graph"] = (Value(2.0) * 3)._prev
+
+    worker = threading.Thread(target=inference)
+    worker.start()
+    assert entered.wait(30)
+    # the other thread is inside no_grad() right now; this one still records
+    assert is_grad_enabled() and grad_mode.enabled
+    a = Value(2.0)
+    y = a * a
+    t = Tensor([1.0, 2.0], requires_grad=True)
+    z = (t * t).sum()
+    checked.set()
+    worker.join(30)
+    assert len(y._prev) == 2 and z.requires_grad
+    y.backward()
+    z.backward()
+    assert a.grad == 4.0 and t.grad.tolist() == [2.0, 4.0]
+    assert seen == {"inside": False, "graph": ()}
+    assert autograd.recording_off == 0
+
+
+def test_a_new_thread_starts_recording_even_inside_no_grad() -> None:
+    with no_grad():
+        assert _in_thread(is_grad_enabled) is True
+        assert _in_thread(lambda: len((Value(1.0) + Value(2.0))._prev)) == 2
+        assert not is_grad_enabled()
+
+
+def test_overlapping_no_grad_blocks_in_two_threads_never_leave_recording_off() -> None:
+    # Issue 12: with one process-wide flag, thread A entering before B and leaving first
+    # restored "on" while B was inside, and B then restored A's "off" for everybody.
+    # Barriers force exactly that interleaving, many times over.
+    rounds = 200
+    barrier = threading.Barrier(2, timeout=30)
+    errors: list[str] = []
+
+    def worker(first: bool) -> None:
+        for i in range(rounds):
+            barrier.wait()
+            if first:
+                block = no_grad()
+                block.__enter__()
+                barrier.wait()  # A in
+                barrier.wait()  # B in
+                block.__exit__(None, None, None)  # A leaves while B is inside
+                barrier.wait()
+                if not is_grad_enabled() or not (Value(1.0) * 2)._prev:
+                    errors.append(f"round {i}: thread A lost recording after its block")
+                barrier.wait()  # B leaves
+            else:
+                barrier.wait()  # A in
+                block = no_grad()
+                block.__enter__()
+                barrier.wait()  # B in
+                barrier.wait()  # A left
+                if is_grad_enabled() or (Value(1.0) * 2)._prev:
+                    errors.append(f"round {i}: thread B records inside its own no_grad block")
+                block.__exit__(None, None, None)
+                barrier.wait()
+            if not is_grad_enabled():
+                errors.append(f"round {i}: recording left off")
+
+    threads = [threading.Thread(target=worker, args=(first,)) for first in (True, False)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors[:3]
+    assert is_grad_enabled() and autograd.recording_off == 0
+
+
+def test_threads_building_graphs_concurrently_get_their_own_correct_gradients() -> None:
+    # Eight threads train the same tiny function of their own parameter, each under
+    # contention (a barrier releases them together, and half of them evaluate inside
+    # no_grad between steps): every thread ends with exactly its own gradients.
+    n, steps = 8, 60
+    start = threading.Barrier(n, timeout=30)
+    results: dict[int, list[float]] = {}
+
+    def train(k: int) -> None:
+        w = Value(0.1 * k)
+        t = Tensor([0.1 * k, 1.0], requires_grad=True)
+        grads = []
+        start.wait()
+        for _ in range(steps):
+            w.grad = 0.0
+            loss = (w * w * 3.0 + w).tanh()
+            loss.backward()
+            expected = (1 - loss.data**2) * (6 * w.data + 1)
+            grads.append(w.grad - expected)
+            t.grad = None
+            (t * t).sum().backward()
+            grads.append(float(np.abs(t.grad - 2 * t.data).max()))
+            if k % 2:
+                with no_grad():
+                    assert (w * 2)._prev == ()
+            assert is_grad_enabled()
+        results[k] = grads
+
+    threads = [threading.Thread(target=train, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert sorted(results) == list(range(n))
+    assert max(abs(e) for errs in results.values() for e in errs) < 1e-12
+    assert autograd.recording_off == 0
+
+
+def test_a_thread_that_ends_inside_no_grad_is_no_longer_counted() -> None:
+    def leave_it_off() -> None:
+        no_grad().__enter__()  # never exited: the thread ends with recording off
+        assert autograd.recording_off >= 1
+
+    _in_thread(leave_it_off)
+    assert autograd.recording_off == 0  # the thread's state went with it
+    assert (Value(1.0) * 2)._prev != ()
+
+
+def test_the_hot_path_reads_one_counter_while_every_thread_records() -> None:
+    assert autograd.recording_off == 0
+    with no_grad():
+        assert autograd.recording_off == 1
+        with no_grad():
+            assert autograd.recording_off == 1  # counted per thread, not per block
+        with enable_grad():
+            assert autograd.recording_off == 0
+    assert autograd.recording_off == 0
+
+
+# ---- set_grad_enabled, the old module path, decorators ---------------------------------------------
+
+
+def test_set_grad_enabled_as_a_call_a_block_and_a_decorator() -> None:
+    set_grad_enabled(False)
+    try:
+        assert not is_grad_enabled() and (Value(1.0) * 2)._prev == ()
+    finally:
+        set_grad_enabled(True)
+    assert is_grad_enabled()
+    with set_grad_enabled(False):
+        assert not is_grad_enabled()
+        with set_grad_enabled(True):
+            assert is_grad_enabled()
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
+
+    @set_grad_enabled(False)
+    def predict(x: Value) -> Value:
+        return x * 2
+
+    assert is_grad_enabled()  # decorating changes nothing until the call
+    assert predict(Value(1.0))._prev == () and is_grad_enabled()
+    with pytest.raises(TypeError, match="True or False"):
+        set_grad_enabled("no")  # type: ignore[arg-type]
+    assert scratchgrad.set_grad_enabled is set_grad_enabled is grad_mode.set_grad_enabled
+
+
+def test_the_old_module_flag_reads_and_sets_this_threads_mode() -> None:
+    assert grad_mode.enabled is True
+    with no_grad():
+        assert grad_mode.enabled is False
+        assert _in_thread(lambda: grad_mode.enabled) is True
+    grad_mode.enabled = False
+    try:
+        assert not is_grad_enabled() and _in_thread(is_grad_enabled) is True
+    finally:
+        grad_mode.enabled = True
+    assert is_grad_enabled() and autograd.recording_off == 0
+
+
+def test_no_grad_on_a_generator_function_covers_every_step() -> None:
+    @no_grad
+    def predictions(xs: list[float]):  # type: ignore[no-untyped-def]
+        for x in xs:
+            yield (Value(x) * 2)._prev, is_grad_enabled()
+
+    gen = predictions([1.0, 2.0])
+    assert next(gen) == ((), False)
+    assert is_grad_enabled()  # between steps the caller records as usual
+    assert next(gen) == ((), False)
+    assert list(gen) == [] and is_grad_enabled()
+
+
+def test_no_grad_refuses_to_decorate_what_is_not_a_function() -> None:
+    with pytest.raises(TypeError, match="function to decorate"):
+        no_grad(True)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="function to decorate"):
+        enable_grad()(3)  # type: ignore[arg-type]

@@ -375,21 +375,24 @@ def test_a_compact_view_with_too_many_boxes_groups_by_op_and_says_so() -> None:
 
 
 def engine_order(root: Value) -> list[Value]:
-    """The order in which the engine's real ``backward()`` applies the chain rule, seen by
-    wrapping ``Value._backward`` (the per-node chain rule backward() calls) for one call."""
+    """The order in which the engine's real ``backward()`` applies the chain rule: the list
+    its graph walk (``backward_order``) hands to backward()'s loop, captured for one call."""
+    from scratchgrad import engine
+
     log: list[Value] = []
-    original = Value._backward
+    original = engine.backward_order
 
-    def recording(self: Value) -> None:
-        log.append(self)
-        original(self)
+    def recording(node: Value) -> list[Value]:
+        order = original(node)
+        log.extend(order)
+        return order
 
-    Value._backward = recording  # type: ignore[method-assign]
+    engine.backward_order = recording  # type: ignore[assignment]
     try:
         root.backward()
     finally:
-        Value._backward = original  # type: ignore[method-assign]
-    assert root._prev == () or log, "backward() no longer calls Value._backward: update this instrument"
+        engine.backward_order = original
+    assert root._prev == () or log, "backward() no longer walks with engine.backward_order: update this instrument"
     return log
 
 
