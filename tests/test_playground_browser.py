@@ -118,6 +118,16 @@ class Page:
         """Wait until the page has drawn what it last received (drawing happens on the next frames)."""
         self.js("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
+    def click_point_after(self, epochs: int, index: int) -> None:
+        """Train ``epochs`` epochs with Step, then click training point ``index``: its trace starts."""
+        for _ in range(epochs):
+            self.page.click("#step")
+        self.wait(f"() => window.playground.latest.epoch === {epochs}")
+        self.page.locator("#boundary").scroll_into_view_if_needed()
+        position = self.js(f"window.playground.pointOnCanvas('train', {index})")
+        self.page.mouse.click(position["x"], position["y"])
+        self.wait("() => window.playground.trace !== null")
+
     def after_change(self, before: int) -> None:
         """Wait until the page shows a state newer than ``before`` (the server took a change)."""
         self.wait("(v) => window.playground.state.state_version > v", before)
@@ -575,13 +585,7 @@ def test_clicking_a_point_steps_through_its_forward_and_backward_pass(page: Page
     from playwright.sync_api import expect
 
     p = page.page
-    for _ in range(3):
-        p.click("#step")
-    page.wait("() => window.playground.latest.epoch === 3")
-    p.locator("#boundary").scroll_into_view_if_needed()
-    position = page.js("window.playground.pointOnCanvas('train', 4)")
-    p.mouse.click(position["x"], position["y"])
-    page.wait("() => window.playground.trace !== null")
+    page.click_point_after(3, 4)
     trace = page.js("window.playground.trace")
     assert trace["steps"] == 2 + 2 * 3 and trace["phase"] == "input"
     assert trace["data"]["index"] == 4 and trace["data"]["loss"] > 0
@@ -679,13 +683,7 @@ def test_the_keyboard_reaches_the_controls_and_the_points(page: Page) -> None:
 def test_the_layout_fits_and_the_screenshot_is_saved(browser: Any, server_url: str, width: int, height: int) -> None:
     shown = Page(browser, server_url, width=width, height=height)
     p = shown.page
-    for _ in range(20):
-        p.click("#step")
-    shown.wait("() => window.playground.latest.epoch === 20")
-    p.locator("#boundary").scroll_into_view_if_needed()
-    position = shown.js("window.playground.pointOnCanvas('train', 2)")
-    p.mouse.click(position["x"], position["y"])
-    shown.wait("() => window.playground.trace !== null")
+    shown.click_point_after(20, 2)
     for _ in range(5):
         p.click("#trace-next")
     assert shown.js("document.documentElement.scrollWidth") <= width  # no sideways scrolling

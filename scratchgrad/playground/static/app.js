@@ -315,14 +315,20 @@
     return Number.isFinite(number) ? number : null;
   }
 
-  async function sendConfig(changes, element) {
-    const state = await control("PUT", "/config", changes);
+  // A request that answers with a new state (settings, data, network): show it, with `note(state)` if given.
+  async function changeState(method, suffix, body, raw, note) {
+    const state = await control(method, suffix, body, raw);
     if (state) {
-      clearMessage();
+      if (note) showMessage(note(state), "info");
+      else clearMessage();
       applyState(state);
-    } else if (element) {
-      element.classList.add("invalid");
     }
+    return state;
+  }
+
+  async function sendConfig(changes, element) {
+    const state = await changeState("PUT", "/config", changes);
+    if (!state && element) element.classList.add("invalid");
     return state;
   }
 
@@ -383,8 +389,27 @@
     document.body.classList.toggle("lesson", app.hidden.length > 0);
   }
 
+  // The training settings in the bar at the top, each a select filled from the options: [id, label].
+  const SETTINGS = [["problem", "Problem"], ["loss", "Loss"], ["optimizer", "Optimizer"], ["learning_rate", "Learning rate"],
+    ["regularization", "Regularization"], ["regularization_rate", "Regularization rate"], ["engine", "Engine"]];
+
+  function buildSettings() {
+    const share = $("settings").querySelector('[data-control="share"]');
+    for (const [id, text] of SETTINGS) {
+      const label = document.createElement("label");
+      label.className = "setting";
+      label.dataset.control = id;
+      const select = document.createElement("select");
+      select.id = id;
+      label.append(`${text} `, select);
+      share.before(label);
+    }
+  }
+
   function bindControls() {
     const o = app.options;
+    buildSettings();
+    fillSelect("problem", o.choices.problem);
     fillSelect("loss", o.choices.loss, null, (v) => o.labels.loss[v]);
     fillSelect("optimizer", o.choices.optimizer, null, (v) => o.labels.optimizer[v]);
     fillSelect("regularization", o.choices.regularization, (v) => (v === "none" ? "none" : v.toUpperCase()));
@@ -511,40 +536,34 @@
   }
 
   async function reset() {
-    const state = await control("POST", "/reset");
-    if (state) {
-      clearMessage();
-      applyState(state);
-    }
+    await changeState("POST", "/reset");
   }
 
   // ---- files: your points, model files ------------------------------------------------------------
 
-  async function uploadCsv() {
-    const input = $("csv-file");
+  // The file chosen in a file input, read, and the input cleared (so the same file can be chosen again).
+  async function chosenFile(id) {
+    const input = $(id);
     const file = input.files && input.files[0];
-    if (!file) return;
+    if (!file) return null;
     const content = await file.arrayBuffer();
-    const query = `?filename=${encodeURIComponent(file.name)}&problem=${app.state.config.problem}`;
-    const state = await control("POST", "/data" + query, undefined, content);
     input.value = "";
-    if (state) {
-      showMessage(`Training on ${file.name}: ${state.config.n_points} points.`, "info");
-      applyState(state);
-    }
+    return { name: file.name, content };
+  }
+
+  async function uploadCsv() {
+    const file = await chosenFile("csv-file");
+    if (!file) return;
+    const query = `?filename=${encodeURIComponent(file.name)}&problem=${app.state.config.problem}`;
+    await changeState("POST", "/data" + query, undefined, file.content,
+      (state) => `Training on ${file.name}: ${state.config.n_points} points.`);
   }
 
   async function uploadModel() {
-    const input = $("model-file");
-    const file = input.files && input.files[0];
+    const file = await chosenFile("model-file");
     if (!file) return;
-    const content = await file.arrayBuffer();
-    const state = await control("POST", `/model?filename=${encodeURIComponent(file.name)}`, undefined, content);
-    input.value = "";
-    if (state) {
-      showMessage(`Loaded ${file.name}: hidden layers ${JSON.stringify(state.config.hidden)}; Reset starts over from fresh weights.`, "info");
-      applyState(state);
-    }
+    await changeState("POST", `/model?filename=${encodeURIComponent(file.name)}`, undefined, file.content,
+      (state) => `Loaded ${file.name}: hidden layers ${JSON.stringify(state.config.hidden)}; Reset starts over from fresh weights.`);
   }
 
   async function downloadModel(fmt) {
