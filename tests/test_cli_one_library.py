@@ -60,18 +60,18 @@ def _registered(monkeypatch: pytest.MonkeyPatch) -> None:
     from scratchgrad.optim import OPTIMIZERS, SCHEDULES, SGD, ConstantLR
     from scratchgrad.optim import OptimizerSpec, ScheduleSpec
 
-    def gauss(samples: int | None, noise: float | None, seed: object) -> Dataset:
+    def clouds(samples: int | None, noise: float | None, seed: object) -> Dataset:
         rng = np.random.default_rng(int(seed))  # type: ignore[call-overload]
         y = np.where(np.arange(samples or 0) % 2 == 0, 1.0, -1.0)
         X = rng.normal(size=(samples or 0, 2)) * (noise or 0.0) + y[:, None]
-        return Dataset(X, y, kind="binary", description=f"two Gaussian clouds ({samples} samples)", name="gauss")
+        return Dataset(X, y, kind="binary", description=f"two Gaussian clouds ({samples} samples)", name="clouds")
 
     def hinge_squared(outputs: object, labels: object) -> object:
         return LOSSES["hinge"](outputs, labels) ** 2
 
     leaky = Activation("leaky", lambda v: v.relu() + 0.1 * v, lambda t: t.relu() + t * 0.1, "max(0, z) + z/10",
                        "ReLU", None, None)  # fmt: skip
-    monkeypatch.setitem(DATASETS, "gauss", DatasetInfo("gauss", "two Gaussian clouds", "binary", 30, 0.5, gauss))
+    monkeypatch.setitem(DATASETS, "clouds", DatasetInfo("clouds", "two Gaussian clouds", "binary", 30, 0.5, clouds))
     monkeypatch.setitem(LOSSES, "hinge2", Loss("hinge2", hinge_squared, hinge_squared, "pm1", "linear", "squared hinge"))
     monkeypatch.setitem(ACTIVATIONS, "leaky", leaky)
     monkeypatch.setitem(OPTIMIZERS, "slow", OptimizerSpec("slow", SGD, 0.05, "SGD with a small default lr"))
@@ -84,15 +84,15 @@ def test_an_entry_added_to_a_registry_is_a_choice_of_the_command(
     _registered(monkeypatch)
     assert cli.main(["train", "--help"]) == 0
     shown = " ".join(capsys.readouterr().out.split())
-    for text in ("gauss (two Gaussian clouds)", "hinge2 (squared hinge)", "leaky (max(0, z) + z/10)",
-                 "slow (SGD with a small default lr, lr 0.05)", "flat (no change)", "gauss --hidden 16,16"):
+    for text in ("clouds (two Gaussian clouds)", "hinge2 (squared hinge)", "leaky (max(0, z) + z/10)",
+                 "slow (SGD with a small default lr, lr 0.05)", "flat (no change)", "clouds --hidden 16,16"):
         assert text in shown, text
-    args = ["train", "--dataset", "gauss", "--loss", "hinge2", "--activation", "leaky", "--optimizer", "slow",
+    args = ["train", "--dataset", "clouds", "--loss", "hinge2", "--activation", "leaky", "--optimizer", "slow",
             "--schedule", "flat", "--epochs", "3", "--no-progress", "--out", str(tmp_path)]  # fmt: skip
     assert cli.main(args) == 0
     out = capsys.readouterr().out
     assert "2-16-16-1 leaky MLP (scalar engine) on two Gaussian clouds (30 samples)" in out
     assert "hinge2 loss, slow lr 0.05" in out  # the new optimizer's own default lr
-    assert (tmp_path / "gauss_boundary.png").is_file() and (tmp_path / "gauss_model.json").is_file()
+    assert (tmp_path / "clouds_boundary.png").is_file() and (tmp_path / "clouds_model.json").is_file()
     assert cli.main([*args[:-2], "--engine", "tensor", "--out", str(tmp_path / "tensor")]) == 0
     assert _final_loss(capsys.readouterr().out) == _final_loss(out)
