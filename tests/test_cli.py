@@ -74,7 +74,7 @@ def test_version() -> None:
         (["frobnicate"], ["invalid choice: 'frobnicate'"]),
         (
             ["train", "--dataset", "mnist"],
-            ["unknown dataset 'mnist'", "moons, circles, spirals, xor, gauss, plane, gaussian_mix, tutorial, digits or csv:PATH"],
+            ["unknown dataset 'mnist'", "moons, circles, spirals, xor, gauss, plane, gaussian_mix, tutorial, digits, names or csv:PATH"],
         ),
         (["train", "--dataset", "csv:"], ["csv: needs a file name"]),
         (["train", "--hidden", "16,x"], ["argument --hidden", "'16,x'"]),
