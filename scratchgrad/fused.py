@@ -36,7 +36,7 @@ import numpy as np
 from scratchgrad import autograd as _autograd
 from scratchgrad.autograd import is_grad_enabled
 from scratchgrad.autograd import _MANY
-from scratchgrad.engine import _CONST, Op, Value, _binary, _check_number, _leaf, _many, _new
+from scratchgrad.engine import _CONST, _MUL, Op, Value, _binary, _check_number, _leaf, _many, _new
 
 __all__ = ["WeightRows", "cross_entropy_values", "linear_values", "logsumexp_values", "rms_norm_values", "softmax_values"]
 
@@ -47,8 +47,11 @@ def _recording() -> bool:
 
 def _values(items: Iterable[Any], op: str) -> tuple[Value, ...]:
     """The items as Values (numbers become constants), or a TypeError naming the culprit."""
+    given = tuple(items)
+    if given and set(map(type, given)) == {Value}:  # the usual case, checked in one pass
+        return given
     out = []
-    for i, v in enumerate(items):
+    for i, v in enumerate(given):
         if isinstance(v, Value):
             out.append(v)
         else:
@@ -89,34 +92,33 @@ class _LocalsOp(tuple):  # type: ignore[type-arg]
 # ---- a linear layer: one weighted sum per row ------------------------------------------------------
 
 
-class _RowOp:
-    """The op of ``w . x (+ b)`` for a row w of n weights, the n inputs x (and a bias b),
-    children (w1..wn, x1..xn[, b]): d/dw_i = x_i, d/dx_i = w_i, d/db = 1. It keeps the two
-    lists of numbers it was made from (the inputs' are shared by every row of the layer)
-    and yields x1..xn, w1..wn[, 1] as the local derivatives; recorded, each child's
-    partner Value (and 1 for the bias)."""
+class _RowOp(tuple):  # type: ignore[type-arg]
+    """The op of ``w . x`` for a row w of n weights and the n inputs x, children (w1..wn,
+    x1..xn): d/dw_i = x_i, d/dx_i = w_i. The op is the tuple of those local derivatives as
+    numbers, (x1..xn, w1..wn), one per node, which ``backward()`` iterates; recorded, each
+    child's partner Value. Its variants (`_row_op`): with a bias b (one more child, d/db =
+    1), with relu fused (where the row is positive relu is the identity: the same local
+    derivatives), with a scale c (c (w . x): every local derivative times c; c is kept after
+    the local derivatives, beyond the children, where ``backward()`` never reads)."""
 
-    __slots__ = ("inputs", "weights", "biased")
-
-    def __init__(self, inputs: Sequence[float], weights: Sequence[float], biased: bool = False) -> None:
-        self.inputs, self.weights, self.biased = inputs, weights, biased
+    __slots__ = ()
+    biased = fused_relu = scaled = False
 
     @property
     def name(self) -> str:
-        return "w·x+b" if self.biased else "w·x"
-
-    def __iter__(self) -> Iterator[float]:  # the local derivatives, as backward() reads them
-        if self.biased:
-            return chain(self.inputs, self.weights, _ONE)
-        return chain(self.inputs, self.weights)
+        core = ("c·(w·x)" if self.scaled else "w·x") + ("+b" if self.biased else "")
+        return f"relu({core})" if self.fused_relu else core
 
     def local(self, node: Value) -> tuple[Any, ...]:
-        return tuple(self)
+        return tuple(self[: len(node._a)])
 
     def local_graph(self, node: Value) -> tuple[Any, ...]:
         children = node._a
-        n = len(self.inputs)
-        return children[n : 2 * n] + children[:n] + ((1.0,) if self.biased else ())
+        n = (len(children) - self.biased) // 2
+        partners = children[n : 2 * n] + children[:n]
+        if self.scaled:
+            partners = tuple(self[-1] * p for p in partners)
+        return partners + ((1.0,) if self.biased else ())
 
     def backward(self, node: Value, g: float) -> None:
         for child, local in zip(node._a, self):
@@ -126,25 +128,25 @@ class _RowOp:
         return f"Op({self.name!r})"
 
     def __reduce__(self) -> Any:
-        return (_RowOp, (list(self.inputs), list(self.weights), self.biased))
+        return (type(self), (tuple(self),))
 
 
-class _ReluRowOp(_RowOp):
-    """``relu(w . x (+ b))`` where it is positive: there relu is the identity (slope 1, and 0
-    for every higher derivative), so the local derivatives are the row's own."""
+def _make_row_ops() -> dict[tuple[bool, bool, bool], type[_RowOp]]:
+    ops: dict[tuple[bool, bool, bool], type[_RowOp]] = {}
+    for biased in (False, True):
+        for relu in (False, True):
+            for scaled in (False, True):
+                name = "_RowOp" + "".join(flag for flag, on in (("Biased", biased), ("Relu", relu), ("Scaled", scaled)) if on)
+                cls = _RowOp if name == "_RowOp" else type(name, (_RowOp,), {"__slots__": (), "__module__": __name__})
+                cls.biased, cls.fused_relu, cls.scaled = biased, relu, scaled
+                globals()[name] = cls  # by name in this module: a recorded graph can be copied and pickled
+                ops[biased, relu, scaled] = cls
+    return ops
 
-    __slots__ = ()
 
-    @property
-    def name(self) -> str:
-        return f"relu({super().name})"
-
-    def __reduce__(self) -> Any:
-        return (_ReluRowOp, (list(self.inputs), list(self.weights), self.biased))
-
-
+_ROW_OPS = _make_row_ops()
 _ONE = (1.0,)
-_EMPTY_ROW = _RowOp([], [])
+_EMPTY_ROW = _RowOp(())
 _NUMPY_SIZE = 64  # from this many weights on, the products are summed by numpy (one call for all rows)
 
 
@@ -158,7 +160,7 @@ class WeightRows:
     def __init__(self, matrix: Sequence[Sequence[Value]]) -> None:
         self.rows = [tuple(row) for row in matrix]
         try:
-            self.data: list[Sequence[float]] = [[w.data for w in row] for row in self.rows]
+            self.data: list[tuple[float, ...]] = [tuple([w.data for w in row]) for row in self.rows]
         except AttributeError:
             raise TypeError("WeightRows: the weights must be Values") from None
         if len({len(row) for row in self.rows}) > 1:
@@ -169,6 +171,22 @@ class WeightRows:
     def __len__(self) -> int:
         return len(self.rows)
 
+    @classmethod
+    def empty(cls) -> WeightRows:
+        """No rows yet: `append` adds them (the keys of a growing sequence)."""
+        rows = cls.__new__(cls)
+        rows.rows, rows.data, rows.array = [], [], None
+        return rows
+
+    def append(self, row: Sequence[Value]) -> None:
+        """One more row of Values, its numbers read now."""
+        values = tuple(row)
+        if self.rows and len(values) != len(self.rows[0]):
+            raise ValueError(f"WeightRows.append: a row of {len(values)} weights after rows of {len(self.rows[0])}")
+        self.rows.append(values)
+        self.data.append(tuple([w.data for w in values]))
+        self.array = None  # small and growing: summed in Python
+
     def columns(self, keep: list[int]) -> WeightRows:
         """The same rows with only the columns ``keep`` (for the inputs that are not constant zeros)."""
         picked = WeightRows.__new__(WeightRows)
@@ -178,7 +196,7 @@ class WeightRows:
         select = itemgetter(*keep) if len(keep) > 1 else (lambda row: (row[keep[0]],))
         picked.rows = [select(row) for row in self.rows]
         picked.data = [select(row) for row in self.data]
-        picked.array = None if self.array is None else self.array[:, keep]
+        picked.array = None  # its products are not needed again: linear_values sums before it drops columns
         return picked
 
     def products(self, xd: list[float]) -> list[float]:
@@ -188,15 +206,12 @@ class WeightRows:
         return [sum(map(mul, wd, xd)) for wd in self.data]
 
 
-def _is_zero_constant(v: Value) -> bool:
-    return v.data == 0 and v._fn is _CONST
-
-
 def linear_values(
     x: Sequence[Value],
     weights: Sequence[Sequence[Value]] | WeightRows,
     bias: Sequence[Value] | None = None,
     relu: bool = False,
+    scale: float = 1.0,
 ) -> list[Value]:
     """``[w_j . x + b_j for each row w_j]``: a matrix (a list of rows of Values, or
     `WeightRows`) times a vector of Values, plus an optional bias (a list of Values, one
@@ -209,10 +224,13 @@ def linear_values(
     input that is such a constant 0 contributes nothing and is left out of every row, so a
     layer after a ReLU only holds the units that are on. The values and the derivatives of
     every order are exactly those of the unfused ``relu(w . x + b)``.
+
+    ``scale``: a number c multiplying every product, ``c (w_j . x)`` (with the bias added
+    after): d/dw_ji = c x_i, d/dx_i = c w_ji. Attention's scores are ``q . k / sqrt(d)``.
     """
     inputs = tuple(x)
     try:
-        xd = [v.data for v in inputs]
+        xd = tuple([v.data for v in inputs])
     except AttributeError:
         raise TypeError("linear_values: the inputs must be Values") from None
     prepared = weights if isinstance(weights, WeightRows) else WeightRows(weights)
@@ -224,34 +242,41 @@ def linear_values(
         biases = tuple(bias)
         if len(biases) != len(prepared) or not all(isinstance(b, Value) for b in biases):
             raise ValueError(f"linear_values: bias must be {len(prepared)} Values, one per row")
+    totals = prepared.products(xd)  # a constant 0 adds exactly nothing: the same sums with or without it
+    if scale != 1.0:
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale):
+            raise ValueError(f"linear_values: scale must be a finite number, got {scale!r}")
+        totals = [t * scale for t in totals]
     if 0 in xd:
-        keep = [i for i, v in enumerate(inputs) if not _is_zero_constant(v)]
-        if len(keep) < n:
-            inputs = tuple(inputs[i] for i in keep)
-            xd = [xd[i] for i in keep]
+        dropped = {i for i, d in enumerate(xd) if d == 0 and inputs[i]._fn is _CONST}
+        if dropped:
+            keep = [i for i in range(n) if i not in dropped]
+            inputs = tuple([inputs[i] for i in keep])
+            xd = tuple([xd[i] for i in keep])
             prepared = prepared.columns(keep)
-    totals = prepared.products(xd)
     if biases is not None:
         totals = [t + b.data for t, b in zip(totals, biases)]
-    recording = _recording()
+    if not _recording() or (not inputs and biases is None):
+        constant = _EMPTY_ROW if not _recording() else _CONST  # no graph; or a row of nothing: 0
+        return [_leaf(0.0 if relu and not t > 0 and t == t else t, constant) for t in totals]
+    op = _ROW_OPS[biases is not None, bool(relu), scale != 1.0]
+    weight_data = prepared.data
+    tail = _ONE if biases is not None else ()
+    if scale != 1.0:  # the local derivatives carry the scale: c x_i for w_ji, c w_ji for x_i
+        xd = tuple([d * scale for d in xd])
+        weight_data = [tuple([w * scale for w in wd]) for wd in weight_data]
+        tail += (float(scale),)
     out = []
-    for j, (row, wd, total) in enumerate(zip(prepared.rows, prepared.data, totals)):
-        if relu and not total > 0:  # relu is flat here: the constant 0 (NaN stays NaN below)
+    for j, (row, wd, total) in enumerate(zip(prepared.rows, weight_data, totals)):
+        if relu and not total > 0:  # relu is flat here: the constant 0 (NaN stays NaN)
             out.append(_leaf(0.0 if total == total else total, _CONST))
-            continue
-        if not recording or (not inputs and biases is None):
-            out.append(_leaf(total, _CONST if not recording else _EMPTY_ROW))
             continue
         node = _new(Value)  # built here rather than by _many: one call less per output
         node.data = total
         node.grad = 0.0
-        if biases is None:
-            node._a = row + inputs
-            node._fn = _ReluRowOp(xd, wd) if relu else _RowOp(xd, wd)
-        else:
-            node._a = row + inputs + (biases[j],)
-            node._fn = _ReluRowOp(xd, wd, True) if relu else _RowOp(xd, wd, True)
         node._b = _MANY
+        node._a = row + inputs if biases is None else row + inputs + (biases[j],)
+        node._fn = op(xd + wd + tail) if tail else op(xd + wd)
         out.append(node)
     return out
 
@@ -326,10 +351,19 @@ def rms_norm_values(x: Sequence[Any], eps: float = 1e-5) -> list[Value]:
     xs = _values(x, "rms_norm_values")
     xd = [v.data for v in xs]
     n = len(xd)
-    r = (sum(d * d for d in xd) / n + eps) ** -0.5
+    r = (sum([d * d for d in xd]) / n + eps) ** -0.5
     scale = -r * r * r / n
     node = _many(r, _InverseRmsOp([scale * d for d in xd]), xs)
-    return [v * node for v in xs]
+    if node._a is None:  # not recording: plain products
+        return [v * node for v in xs]
+    out = []
+    for v, d in zip(xs, xd):  # each x_i * r, an engine product node, built here (one call less each)
+        product = _new(Value)
+        product.data = d * r
+        product.grad = 0.0
+        product._a, product._b, product._fn = v, node, _MUL
+        out.append(product)
+    return out
 
 
 # ---- cross-entropy ----------------------------------------------------------------------------------

@@ -286,7 +286,41 @@ class Block(Module):
         return x + self.mlp(self.mlp_norm(x))
 
 
-class GPT(Module):
+class GPTModule(Module):
+    """What the tensor `GPT` and the scalar `ScalarGPT` share: the configuration (built from
+    the constructor's arguments), sampling names as text, and the architecture files record."""
+
+    def _configure(self, config: GPTConfig | None, settings: Mapping[str, Any]) -> GPTConfig:
+        self._config = config if config is not None else GPTConfig(**settings)
+        return self._config
+
+    @property
+    def config(self) -> GPTConfig:
+        return self._config
+
+    def generate(self, count: int = 1, temperature: float = 1.0, seed: Any = None) -> list[list[int]]:  # pragma: no cover
+        raise NotImplementedError
+
+    def sample(self, count: int = 20, temperature: float = 1.0, seed: Any = None) -> list[str]:
+        """``count`` new names (documents) as text, decoded with the config's ``chars``."""
+        chars = self.config.chars
+        if not chars:
+            raise ValueError("sample: this GPT has no chars to decode tokens with; use generate() for token ids")
+        return ["".join(chars[i] for i in ids) for ids in self.generate(count, temperature, seed)]
+
+    def architecture(self) -> dict[str, Any]:
+        return self.config.to_dict()
+
+
+def check_sampling(count: object, temperature: object) -> None:
+    """The arguments of ``generate``, or a ValueError naming the bad one."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"generate: count must be a positive int, got {count!r}")
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"generate: temperature must be a finite number > 0, got {temperature!r}")
+
+
+class GPT(GPTModule):
     """A GPT of Tensors: ``GPT(vocab_size=27, block_size=16, n_layer=1, n_embd=16, n_head=4, *,
     activation='relu', norm='rmsnorm', init_std=0.08, chars='', seed=None, dtype=float32)``
     (or ``GPT(config=GPTConfig(...))``). See the module docstring."""
@@ -310,9 +344,8 @@ class GPT(Module):
         config: GPTConfig | None = None,
         _weights: Mapping[str, np.ndarray] | None = None,
     ) -> None:
-        if config is None:
-            config = GPTConfig(vocab_size, block_size, n_layer, n_embd, n_head, activation, norm, init_std, chars)
-        self._config = config
+        config = self._configure(config, dict(vocab_size=vocab_size, block_size=block_size, n_layer=n_layer, n_embd=n_embd,
+                                              n_head=n_head, activation=activation, norm=norm, init_std=init_std, chars=chars))  # fmt: skip
         target = float_dtype(dtype)
         self.wte = Embedding.from_weight(np.zeros((config.vocab_size, config.n_embd)), target)
         self.wpe = Embedding.from_weight(np.zeros((config.block_size, config.n_embd)), target)
@@ -321,10 +354,6 @@ class GPT(Module):
         self.blocks = [Block(config, target) for _ in range(config.n_layer)]
         weights = gaussian_weights(config, seed) if _weights is None else _weights
         self.load_state_dict(weights)
-
-    @property
-    def config(self) -> GPTConfig:
-        return self._config
 
     @property
     def dtype(self) -> np.dtype:
@@ -369,10 +398,7 @@ class GPT(Module):
         and continued one token at a time, drawn from softmax(logits / temperature), until the
         start/end token comes again or ``max_length`` tokens (default block_size). Lower
         temperatures pick likelier tokens. Reproducible for an int ``seed``."""
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise ValueError(f"generate: count must be a positive int, got {count!r}")
-        if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not (math.isfinite(temperature) and temperature > 0):
-            raise ValueError(f"generate: temperature must be a finite number > 0, got {temperature!r}")
+        check_sampling(count, temperature)
         limit = self.config.block_size if max_length is None else max_length
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= self.config.block_size:
             raise ValueError(f"generate: max_length must be an int from 1 to block_size={self.config.block_size}, got {max_length!r}")
@@ -397,17 +423,7 @@ class GPT(Module):
             out.append(row[: row.index(end)] if end in row else row)
         return out
 
-    def sample(self, count: int = 20, temperature: float = 1.0, seed: Any = None) -> list[str]:
-        """``count`` new names (documents) as text, decoded with the config's ``chars``."""
-        chars = self.config.chars
-        if not chars:
-            raise ValueError("sample: this GPT has no chars to decode tokens with; use generate() for token ids")
-        return ["".join(chars[i] for i in ids) for ids in self.generate(count, temperature, seed)]
-
     # ---- files and engines ---------------------------------------------------------------------------
-
-    def architecture(self) -> dict[str, Any]:
-        return self.config.to_dict()
 
     @classmethod
     def parameter_shapes(cls, architecture: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
@@ -447,8 +463,10 @@ __all__ = [
     "FeedForward",
     "GPT",
     "GPTConfig",
+    "GPTModule",
     "LayerNorm",
     "RMSNorm",
+    "check_sampling",
     "gaussian_weights",
     "parameter_shapes",
 ]

@@ -33,7 +33,7 @@ from scratchgrad._random import as_random
 from scratchgrad.engine import Value, sum_values
 from scratchgrad.fused import WeightRows, cross_entropy_values, linear_values, rms_norm_values, softmax_values
 from scratchgrad.nn.files import register_model
-from scratchgrad.nn.gpt import GPTConfig, gaussian_weights, parameter_shapes
+from scratchgrad.nn.gpt import GPTConfig, GPTModule, check_sampling, gaussian_weights, parameter_shapes
 from scratchgrad.nn.module import Module
 
 MAX_SCALAR_GPT_PARAMETERS = 1_000_000  # one Python object per weight
@@ -111,37 +111,32 @@ def _gelu(x: Value) -> Value:
     return 0.5 * x * (1.0 + (_GELU_C * (x + 0.044715 * x * x * x)).tanh())
 
 
-class ScalarGPT(Module):
-    """The GPT on Values: the same arguments as `scratchgrad.nn.gpt.GPT` (without dtype:
-    Values are float64). See the module docstring."""
+class ScalarGPT(GPTModule):
+    """The GPT on Values: ``ScalarGPT(vocab_size=27, block_size=16, n_layer=1, n_embd=16,
+    n_head=4, *, activation='relu', norm='rmsnorm', init_std=0.08, chars='', seed=None)``, the
+    arguments of `scratchgrad.nn.gpt.GPT` (without dtype: Values are float64). See the
+    module docstring."""
 
     engine = "scalar"
 
     def __init__(
         self,
-        vocab_size: int = 27,
-        block_size: int = 16,
-        n_layer: int = 1,
-        n_embd: int = 16,
-        n_head: int = 4,
-        *,
-        activation: str = "relu",
-        norm: str = "rmsnorm",
-        init_std: float = 0.08,
-        chars: str = "",
+        *args: Any,
         seed: Any = None,
         config: GPTConfig | None = None,
         _weights: Mapping[str, np.ndarray] | None = None,
+        **settings: Any,
     ) -> None:
-        if config is None:
-            config = GPTConfig(vocab_size, block_size, n_layer, n_embd, n_head, activation, norm, init_std, chars)
+        names = ("vocab_size", "block_size", "n_layer", "n_embd", "n_head")
+        if len(args) > len(names):
+            raise TypeError(f"ScalarGPT takes at most {len(names)} positional arguments ({', '.join(names)})")
+        config = self._configure(config, {**dict(zip(names, args)), **settings})
         count = config.num_parameters()
         if count > MAX_SCALAR_GPT_PARAMETERS:
             raise ValueError(
                 f"ScalarGPT: {count:,} parameters are too many for the scalar engine (one Value each, at most "
                 f"{MAX_SCALAR_GPT_PARAMETERS:,}); use the tensor GPT"
             )
-        self._config = config
         c, v = config.n_embd, config.vocab_size
         self.wte = _Weights(_matrix(v, c))
         self.wpe = _Weights(_matrix(config.block_size, c))
@@ -149,10 +144,6 @@ class ScalarGPT(Module):
         self.norm_in = _Norm(config.norm, c)
         self.blocks = [_Block(config) for _ in range(config.n_layer)]
         self.load_state_dict(_entries(gaussian_weights(config, seed) if _weights is None else _weights))
-
-    @property
-    def config(self) -> GPTConfig:
-        return self._config
 
     # ---- the forward pass, one position at a time -------------------------------------------------
 
@@ -176,30 +167,33 @@ class ScalarGPT(Module):
         return rows
 
     def _position(
-        self, token: int, position: int, cache: list[tuple[list[Vector], list[Vector]]], rows: dict[str, Any], scores: list[Any] | None = None
+        self, token: int, position: int, cache: list[Any], rows: dict[str, Any], scores: list[Any] | None = None
     ) -> Vector:
         """The logits of the next token after ``token`` at ``position``; ``cache`` holds each
-        layer's keys and values of the positions before (this one's are appended)."""
+        layer's keys and values of the positions before (this one's are added)."""
         config = self.config
         heads, size = config.n_head, config.head_size
         scale = 1.0 / math.sqrt(size)
         x = [t + p for t, p in zip(self.wte.weight[token], self.wpe.weight[position])]
         x = self.norm_in(x)
-        for layer, (block, (keys, values)) in enumerate(zip(self.blocks, cache)):
+        for layer, (block, (keys, columns)) in enumerate(zip(self.blocks, cache)):
             h = block.attn_norm(x)
             q = linear_values(h, rows[f"{layer}.wq"])
-            keys.append(linear_values(h, rows[f"{layer}.wk"]))
-            values.append(linear_values(h, rows[f"{layer}.wv"]))
+            k = linear_values(h, rows[f"{layer}.wk"])
+            v = linear_values(h, rows[f"{layer}.wv"])
             mixed: Vector = []
             for head in range(heads):
                 lo, hi = head * size, (head + 1) * size
-                # one dot product q.k per earlier position (the keys as the rows of a matrix), scaled
-                logits = [dot * scale for dot in linear_values(q[lo:hi], [k[lo:hi] for k in keys])]
+                keys[head].append(k[lo:hi])  # this head's keys so far, one row per position
+                for j in range(size):  # and its values, one column per entry
+                    columns[head][j].append(v[lo + j])
+                # one score q.k / sqrt(d) per position so far: the keys are the rows of a matrix
+                logits = linear_values(q[lo:hi], keys[head], scale=scale)
                 if scores is not None:
                     scores[layer][head].append(logits)
                 weights = softmax_values(logits)
                 # each output entry j: the values' entries j weighted by the attention weights
-                mixed += linear_values(weights, [[v[j] for v in values] for j in range(lo, hi)])
+                mixed += linear_values(weights, columns[head])
             x = linear_values(mixed, rows[f"{layer}.wo"], bias=x)  # the residual: x + wo . mixed
             if config.activation == "relu":  # relu fused: the units that are off drop out of fc2
                 h = linear_values(block.mlp_norm(x), rows[f"{layer}.fc1"], relu=True)
@@ -208,8 +202,11 @@ class ScalarGPT(Module):
             x = linear_values(h, rows[f"{layer}.fc2"], bias=x)
         return linear_values(x, rows["lm_head"])
 
-    def _new_cache(self) -> list[tuple[list[Vector], list[Vector]]]:
-        return [([], []) for _ in self.blocks]
+    def _new_cache(self) -> list[tuple[list[WeightRows], list[list[Vector]]]]:
+        """Per layer and head, the keys (rows, one per position) and the values (columns, one
+        per entry) of the positions read so far: microgpt's KV cache."""
+        heads, size = self.config.n_head, self.config.head_size
+        return [([WeightRows.empty() for _ in range(heads)], [[[] for _ in range(size)] for _ in range(heads)]) for _ in self.blocks]
 
     def forward(self, tokens: Sequence[int]) -> list[Vector]:
         """The logits at every position of ``tokens`` (a list of T ids): T lists of vocab_size Values."""
@@ -251,10 +248,7 @@ class ScalarGPT(Module):
     def generate(self, count: int = 1, temperature: float = 1.0, seed: Any = None) -> list[list[int]]:
         """``count`` sequences of token ids drawn one token at a time from softmax(logits /
         temperature), as microgpt samples (see `GPT.generate`)."""
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise ValueError(f"generate: count must be a positive int, got {count!r}")
-        if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
-            raise ValueError(f"generate: temperature must be a finite number > 0, got {temperature!r}")
+        check_sampling(count, temperature)
         rng = as_random(seed, "generate: seed")
         end = self.config.vocab_size - 1
         out = []
@@ -272,13 +266,6 @@ class ScalarGPT(Module):
                     ids.append(token)
                 out.append(ids)
         return out
-
-    def sample(self, count: int = 20, temperature: float = 1.0, seed: Any = None) -> list[str]:
-        """``count`` new names as text (needs the config's ``chars``)."""
-        chars = self.config.chars
-        if not chars:
-            raise ValueError("sample: this GPT has no chars to decode tokens with; use generate() for token ids")
-        return ["".join(chars[i] for i in ids) for ids in self.generate(count, temperature, seed)]
 
     # ---- weights, files and engines ---------------------------------------------------------------
 
@@ -306,9 +293,6 @@ class ScalarGPT(Module):
         """Every parameter as a float64 array under the tensor GPT's name (``wte.weight`` ...)."""
         state = self.state_dict()
         return {name: np.array([state[key] for key in _keys(name, shape)]).reshape(shape) for name, shape in parameter_shapes(self.config).items()}
-
-    def architecture(self) -> dict[str, Any]:
-        return self.config.to_dict()
 
     @classmethod
     def count_parameters(cls, architecture: Mapping[str, Any]) -> int:
