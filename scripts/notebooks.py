@@ -88,7 +88,9 @@ def summary(nb: Any) -> list[list[tuple[str, str]]]:
             if kind == "stream":
                 if out.name == "stderr":  # progress bars and warnings from dependencies
                     continue
-                outs.append(("stream", _normal_text(out.text)))
+                text = _normal_text(out.text)
+                if text:  # the kernel may flush one print in several chunks: an empty one says nothing
+                    outs.append(("stream", text))
             elif kind in ("execute_result", "display_data"):
                 data = out.get("data", {})
                 mimes = sorted(m for m in data if m != "text/plain")
