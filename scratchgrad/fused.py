@@ -92,25 +92,22 @@ class _LocalsOp(tuple):  # type: ignore[type-arg]
 # ---- a linear layer: one weighted sum per row ------------------------------------------------------
 
 
-class _RowOp(tuple):  # type: ignore[type-arg]
+class _RowOp(_LocalsOp):
     """The op of ``w . x`` for a row w of n weights and the n inputs x, children (w1..wn,
     x1..xn): d/dw_i = x_i, d/dx_i = w_i. The op is the tuple of those local derivatives as
     numbers, (x1..xn, w1..wn), one per node, which ``backward()`` iterates; recorded, each
-    child's partner Value. Its variants (`_row_op`): with a bias b (one more child, d/db =
-    1), with relu fused (where the row is positive relu is the identity: the same local
-    derivatives), with a scale c (c (w . x): every local derivative times c; c is kept after
-    the local derivatives, beyond the children, where ``backward()`` never reads)."""
+    child's partner Value. Its variants (`_make_row_ops`): with a bias b (one more child,
+    d/db = 1), with relu fused (where the row is positive relu is the identity: the same
+    local derivatives), with a scale c (c (w . x): every local derivative times c; c is kept
+    after the local derivatives, beyond the children, where ``backward()`` never reads)."""
 
     __slots__ = ()
     biased = fused_relu = scaled = False
 
     @property
-    def name(self) -> str:
+    def name(self) -> str:  # type: ignore[override]
         core = ("c·(w·x)" if self.scaled else "w·x") + ("+b" if self.biased else "")
         return f"relu({core})" if self.fused_relu else core
-
-    def local(self, node: Value) -> tuple[Any, ...]:
-        return tuple(self[: len(node._a)])
 
     def local_graph(self, node: Value) -> tuple[Any, ...]:
         children = node._a
@@ -120,16 +117,6 @@ class _RowOp(tuple):  # type: ignore[type-arg]
             partners = tuple(self[-1] * p for p in partners)
         return partners + ((1.0,) if self.biased else ())
 
-    def backward(self, node: Value, g: float) -> None:
-        for child, local in zip(node._a, self):
-            child.grad += local * g
-
-    def __repr__(self) -> str:
-        return f"Op({self.name!r})"
-
-    def __reduce__(self) -> Any:
-        return (type(self), (tuple(self),))
-
 
 def _make_row_ops() -> dict[tuple[bool, bool, bool], type[_RowOp]]:
     ops: dict[tuple[bool, bool, bool], type[_RowOp]] = {}
@@ -137,7 +124,7 @@ def _make_row_ops() -> dict[tuple[bool, bool, bool], type[_RowOp]]:
         for relu in (False, True):
             for scaled in (False, True):
                 name = "_RowOp" + "".join(flag for flag, on in (("Biased", biased), ("Relu", relu), ("Scaled", scaled)) if on)
-                cls = _RowOp if name == "_RowOp" else type(name, (_RowOp,), {"__slots__": (), "__module__": __name__})
+                cls: type[_RowOp] = _RowOp if name == "_RowOp" else type(name, (_RowOp,), {"__slots__": (), "__module__": __name__})
                 cls.biased, cls.fused_relu, cls.scaled = biased, relu, scaled
                 globals()[name] = cls  # by name in this module: a recorded graph can be copied and pickled
                 ops[biased, relu, scaled] = cls
@@ -199,7 +186,7 @@ class WeightRows:
         picked.array = None  # its products are not needed again: linear_values sums before it drops columns
         return picked
 
-    def products(self, xd: list[float]) -> list[float]:
+    def products(self, xd: Sequence[float]) -> list[float]:
         """Each row's w . x for the inputs' numbers ``xd``."""
         if self.array is not None:
             return (self.array @ np.array(xd, dtype=np.float64)).tolist()  # type: ignore[no-any-return]
@@ -258,10 +245,10 @@ def linear_values(
         totals = [t + b.data for t, b in zip(totals, biases)]
     if not _recording() or (not inputs and biases is None):
         constant = _EMPTY_ROW if not _recording() else _CONST  # no graph; or a row of nothing: 0
-        return [_leaf(0.0 if relu and not t > 0 and t == t else t, constant) for t in totals]
+        return [_leaf(0.0 if relu and not t > 0 and t == t else t, constant) for t in totals]  # type: ignore[arg-type]
     op = _ROW_OPS[biases is not None, bool(relu), scale != 1.0]
     weight_data = prepared.data
-    tail = _ONE if biases is not None else ()
+    tail: tuple[float, ...] = _ONE if biases is not None else ()
     if scale != 1.0:  # the local derivatives carry the scale: c x_i for w_ji, c w_ji for x_i
         xd = tuple([d * scale for d in xd])
         weight_data = [tuple([w * scale for w in wd]) for wd in weight_data]
@@ -276,7 +263,7 @@ def linear_values(
         node.grad = 0.0
         node._b = _MANY
         node._a = row + inputs if biases is None else row + inputs + (biases[j],)
-        node._fn = op(xd + wd + tail) if tail else op(xd + wd)
+        node._fn = op(xd + wd + tail) if tail else op(xd + wd)  # type: ignore[assignment]
         out.append(node)
     return out
 
@@ -308,7 +295,7 @@ def logsumexp_values(z: Sequence[Any]) -> Value:
     """log(e^z1 + ... + e^zn) as one node, computed stably; d/dz_j = softmax(z)_j."""
     zs = _values(z, "logsumexp_values")
     exps, total, top = _stable_exps([v.data for v in zs])
-    return _many(top + math.log(total), _LogSumExpOp([e / total for e in exps]), zs)
+    return _many(top + math.log(total), _LogSumExpOp([e / total for e in exps]), zs)  # type: ignore[arg-type]
 
 
 def _softmax_entry_local(out: Any, z: Any, lse: Any) -> tuple[Any, Any]:
@@ -325,7 +312,7 @@ def softmax_values(z: Sequence[Any]) -> list[Value]:
     zs = _values(z, "softmax_values")
     exps, total, top = _stable_exps([v.data for v in zs])
     probs = [e / total for e in exps]
-    lse = _many(top + math.log(total), _LogSumExpOp(probs), zs)
+    lse = _many(top + math.log(total), _LogSumExpOp(probs), zs)  # type: ignore[arg-type]
     return [_binary(p, _SOFTMAX, zi, lse) for p, zi in zip(probs, zs)]
 
 
@@ -353,7 +340,7 @@ def rms_norm_values(x: Sequence[Any], eps: float = 1e-5) -> list[Value]:
     n = len(xd)
     r = (sum([d * d for d in xd]) / n + eps) ** -0.5
     scale = -r * r * r / n
-    node = _many(r, _InverseRmsOp([scale * d for d in xd]), xs)
+    node = _many(r, _InverseRmsOp([scale * d for d in xd]), xs)  # type: ignore[arg-type]
     if node._a is None:  # not recording: plain products
         return [v * node for v in xs]
     out = []
@@ -392,4 +379,4 @@ def cross_entropy_values(logits: Sequence[Any], target: int) -> Value:
     local = [e / total for e in exps]
     local[target] -= 1.0
     loss = top + math.log(total) - zs[target].data
-    return _many(loss, _CrossEntropyOp(local + [target]), zs)
+    return _many(loss, _CrossEntropyOp(local + [target]), zs)  # type: ignore[arg-type]

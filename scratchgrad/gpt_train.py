@@ -131,7 +131,7 @@ def train_gpt(
                 loss = model.loss(batch.inputs, batch.targets)
                 value = float(loss.data)
                 if not math.isfinite(value):
-                    raise TrainingDiverged(f"the loss became {value} at step {step} with learning rate {lr_used}", history)
+                    raise TrainingDiverged(f"the loss became {value} at step {step} with learning rate {lr_used}", history)  # type: ignore[arg-type]
                 model.zero_grad()
                 loss.backward()
                 if clip is not None:

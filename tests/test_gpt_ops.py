@@ -156,11 +156,11 @@ def test_linear_values_with_bias_and_fused_relu_are_exact() -> None:
 
 def test_linear_values_second_derivatives_match_the_engines_products() -> None:
     def fused(v: list[Value]) -> Value:
-        h = linear_values(v[:2], [v[2:4], v[4:6]], bias=v[6:8])
+        h = linear_values(v[:2], [v[2:4], v[4:6]], bias=v[6:8], scale=0.5)
         return (h[0] * h[1]).tanh()
 
     def plain(v: list[Value]) -> Value:
-        h = [v[2] * v[0] + v[3] * v[1] + v[6], v[4] * v[0] + v[5] * v[1] + v[7]]
+        h = [0.5 * (v[2] * v[0] + v[3] * v[1]) + v[6], 0.5 * (v[4] * v[0] + v[5] * v[1]) + v[7]]
         return (h[0] * h[1]).tanh()
 
     point = [0.3, -0.7, 1.1, 0.4, -0.2, 0.9, 0.05, -0.3]

@@ -135,7 +135,7 @@ def gaussian_weights(config: GPTConfig, seed: Any = None) -> dict[str, np.ndarra
     from ``seed``'s `random.Random` in `parameter_shapes` order; norm weights 1, biases 0.
     The scalar and the tensor GPT both start from these numbers."""
     rng = as_random(seed, "GPT: seed")
-    weights = {}
+    weights: dict[str, np.ndarray] = {}
     for name, shape in parameter_shapes(config).items():
         if len(shape) == 1:  # a LayerNorm's weight or bias: drawn from nothing
             weights[name] = np.ones(shape) if name.endswith("weight") else np.zeros(shape)
@@ -316,7 +316,7 @@ def check_sampling(count: object, temperature: object) -> None:
     """The arguments of ``generate``, or a ValueError naming the bad one."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"generate: count must be a positive int, got {count!r}")
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not (math.isfinite(temperature) and temperature > 0):
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not (math.isfinite(temperature) and float(temperature) > 0):
         raise ValueError(f"generate: temperature must be a finite number > 0, got {temperature!r}")
 
 
