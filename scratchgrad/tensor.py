@@ -19,11 +19,13 @@ numpy code; as Tensors it records the gradient as a graph that can be differenti
 again. What does not depend smoothly on the inputs (the mask of relu, which entries
 of a max win) is computed from the arrays either way.
 
-Primitives (a vjp each): + - * / neg, ** with a number, exp log tanh sigmoid relu abs
-astype, matmul, linear (x @ W.T + b), sum mean max min, reshape transpose broadcast_to
-getitem concatenate stack, and cross_entropy (fused: one node, softmax - onehot).
-Derived from them: sqrt, tensor ** tensor and number ** tensor (exp and log),
-logsumexp (with the max shift held constant), log_softmax and softmax.
+Primitives (a vjp each): + - * / neg, ** with a number, exp log tanh sigmoid relu gelu abs
+astype, matmul, linear (x @ W.T + b), sum mean max min, softmax, reshape transpose
+broadcast_to getitem concatenate stack, cross_entropy (fused: one node, softmax - onehot;
+any leading axes, ignore_index), and what attention needs: embedding, rms_norm,
+layer_norm, where (and masked_fill, with causal_mask). Derived from them: sqrt, tensor **
+tensor and number ** tensor (exp and log), logsumexp (with the max shift held constant)
+and log_softmax.
 
 Conventions (PyTorch's, where users already know them):
 
