@@ -721,8 +721,11 @@ def _backward_recorded(root: Value, grad: Any) -> None:
             old = node.grad
             node.grad = g if (not isinstance(old, Value) and old == 0) else old + g
 
+    seed = _seed_value(grad)
+    if seed is not grad and root.label:
+        seed.label = f"d{root.label}/d{root.label}"  # names the 1 that every recorded gradient starts from
     with _autograd.enable_grad():
-        _autograd.backpropagate(root, _seed_value(grad), _recorded_vjp, assign)
+        _autograd.backpropagate(root, seed, _recorded_vjp, assign)
 
 
 def _value_gradient_rules(output: Value, inputs: list[Any], grad_output: Any, create_graph: bool) -> tuple[Any, Any, Any]:
