@@ -278,7 +278,7 @@ def _power_op(k: Number) -> _PowerOp:
 # result is a leaf: it remembers nothing, so nothing upstream stays alive.
 
 
-def _leaf(data: Number, fn: Op) -> Value:
+def _leaf(data: Number, fn: Any) -> Value:
     out = _new(Value)
     out.data = data
     out.grad = 0.0
@@ -315,7 +315,7 @@ def _binary(data: Number, fn: Op, a: Value, b: Value) -> Value:
     return out
 
 
-def _many(data: Number, fn: Op, children: tuple[Value, ...]) -> Value:
+def _many(data: Number, fn: Any, children: tuple[Value, ...]) -> Value:
     """A node with any number of children (sums, fused nodes), kept in a tuple."""
     out = _new(Value)
     out.data = data
@@ -351,7 +351,7 @@ class Value:
     _label: str
     _a: Any
     _b: Any
-    _fn: Op
+    _fn: Any  # an Op, or a weighted sum's tuple that acts as one
 
     def __init__(
         self,
@@ -545,9 +545,9 @@ class Value:
         """d(x^k)/dx = k x^(k-1): 0 for k = 0, even at NaN and inf, as in PyTorch; at x = 0
         a constant (0, 1, or an infinite slope for 0 < k < 1)"""
         if not isinstance(x, Value):  # numbers: backward()
-            return _power_slope(x, k, out)
+            return _power_slope(x, k, out)  # type: ignore[arg-type]
         if k == 0 or k == 1 or x.data == 0:
-            return _power_slope(x.data, k, out.data)  # type: ignore[union-attr]
+            return _power_slope(x.data, k, out.data)  # type: ignore[union-attr,arg-type]
         return k * x ** (k - 1)
 
     def __rpow__(self, other: Operand) -> Value:  # other ** self

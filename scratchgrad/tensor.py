@@ -813,7 +813,7 @@ class Tensor:
         x = node._prev[0].data
         if type(g) is Tensor:
             return (_scatter(g, x.shape, index, basic),)
-        return (_scatter_array(g, x.shape, x.dtype, index, basic),)
+        return (_scatter_array(g, x.shape, x.dtype, index, basic),)  # type: ignore[arg-type]
 
     # ---- gradients -------------------------------------------------------------------------------
 
