@@ -3,16 +3,22 @@
 Two workloads, the same model on each engine, float64, one thread everywhere:
 
 - digits epoch: 64 -> 128 -> 10 relu MLP, softmax cross-entropy, Adam lr 1e-3,
-  batch 64, one pass over the 1,437 training images (shuffling included);
-- moons step: 2 -> 16 -> 16 -> 1 relu MLP, hinge loss, SGD, 100 samples, full batch.
+  batch 64, one pass over the training images (shuffling included). scratchgrad runs
+  it as users do, ``scratchgrad.train.fit(..., epochs=1)``: batches, per-epoch
+  accuracy and all;
+- moons step: 2 -> 16 -> 16 -> 1 relu MLP, hinge loss, SGD, 100 samples, full batch,
+  written with the library's model, loss and optimizer.
 
 "numpy" is the practical floor: the forward and backward written out by hand
-with numpy calls (no graph, no autograd). The engines take turns (A B C, A B C,
-...), and every number is a median over the repeats. Bar (issue 8): digits epoch
-<= 1.3x numpy, moons step <= 2x numpy.
+with numpy calls (no graph, no autograd). All three see the same batches (one
+`random.Random` order, as `scratchgrad.data.minibatches` draws it). The engines take
+turns (A B C, A B C, ...); every number is a median over the repeats, with the
+spread (lowest to highest). Bar (issue 8): digits epoch <= 1.3x numpy, moons step
+<= 2x numpy.
 
-    python benchmarks/tensor.py            # full run (~1 minute)
-    python benchmarks/tensor.py --quick    # a few seconds
+    python benchmarks/tensor.py               # full run (~1 minute)
+    python benchmarks/tensor.py --quick       # a few seconds
+    python benchmarks/tensor.py --clock cpu   # CPU time, on a machine shared with other jobs
 
 Prints a table and writes benchmarks/results/tensor.json.
 """
@@ -27,6 +33,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import random  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -38,9 +45,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import fmt_seconds, machine, median, table, time_alternating, write_json  # noqa: E402
 
 from scratchgrad import optim  # noqa: E402
-from scratchgrad.digits import load_digits, toy_dataset  # noqa: E402
-from scratchgrad.tensor import cross_entropy  # noqa: E402
-from scratchgrad.tensor_nn import hinge_loss, mlp  # noqa: E402
+from scratchgrad._random import permutation  # noqa: E402
+from scratchgrad.data import load_digits, toy_dataset  # noqa: E402
+from scratchgrad.nn import mlp  # noqa: E402
+from scratchgrad.nn.losses import hinge_loss  # noqa: E402
+from scratchgrad.train import fit  # noqa: E402
 
 BARS = {"digits epoch": 1.3, "moons step": 2.0}
 
@@ -67,16 +76,30 @@ class NumpyAdam:
             p -= step_size * self.m[i] / (np.sqrt(self.v[i]) / correction2 + self.eps)
 
 
+def dense_backward(d: np.ndarray, inputs: np.ndarray, W: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """y = inputs @ W.T + b, given d = dL/dy: dL/dW, dL/db and (unless W is None) dL/dinputs."""
+    return d.T @ inputs, d.sum(axis=0), None if W is None else d @ W
+
+
+def batch_orders(n: int, batch: int, seed: int) -> Callable[[], list[np.ndarray]]:
+    """Each call: the next epoch's batches of indices, as scratchgrad's minibatches draw them."""
+    rng = random.Random(seed)
+
+    def epoch() -> list[np.ndarray]:
+        order = np.array(permutation(rng, n))
+        return [order[start : start + batch] for start in range(0, n, batch)]
+
+    return epoch
+
+
 def numpy_digits_epoch(weights: list[np.ndarray], X: np.ndarray, y: np.ndarray, batch: int, seed: int) -> Callable[[], float]:
     W1, b1, W2, b2 = [w.copy() for w in weights]
     opt = NumpyAdam([W1, b1, W2, b2])
-    rng = np.random.default_rng(seed)
+    batches = batch_orders(len(X), batch, seed)
 
     def epoch() -> float:
         total = 0.0
-        order = rng.permutation(len(X))
-        for start in range(0, len(X), batch):
-            idx = order[start : start + batch]
+        for idx in batches():
             xb, yb = X[idx], y[idx]
             n = len(idx)
             rows = np.arange(n)
@@ -86,18 +109,15 @@ def numpy_digits_epoch(weights: list[np.ndarray], X: np.ndarray, y: np.ndarray, 
             shifted = logits - logits.max(axis=1, keepdims=True)
             e = np.exp(shifted)
             s = e.sum(axis=1, keepdims=True)
-            total += float((np.log(s[:, 0]) - shifted[rows, yb]).mean())
+            total += float((np.log(s[:, 0]) - shifted[rows, yb]).mean()) * n
             d = e / s
             d[rows, yb] -= 1.0
             d /= n
-            gW2 = d.T @ h
-            gb2 = d.sum(axis=0)
-            dh = d @ W2
+            gW2, gb2, dh = dense_backward(d, h, W2)
             dh[pre <= 0] = 0.0
-            gW1 = dh.T @ xb
-            gb1 = dh.sum(axis=0)
+            gW1, gb1, _ = dense_backward(dh, xb, None)
             opt.step([gW1, gb1, gW2, gb2])
-        return total
+        return total / len(X)
 
     return epoch
 
@@ -115,16 +135,11 @@ def numpy_moons_step(weights: list[np.ndarray], X: np.ndarray, y: np.ndarray, lr
         margin = 1.0 - y * score
         loss = float(np.maximum(margin, 0.0).mean())
         ds = np.where(margin > 0, -y, 0.0)[:, None] / n
-        gW3 = ds.T @ h2
-        gb3 = ds.sum(axis=0)
-        d2 = ds @ W3
+        gW3, gb3, d2 = dense_backward(ds, h2, W3)
         d2[p2 <= 0] = 0.0
-        gW2 = d2.T @ h1
-        gb2 = d2.sum(axis=0)
-        d1 = d2 @ W2
+        gW2, gb2, d1 = dense_backward(d2, h1, W2)
         d1[p1 <= 0] = 0.0
-        gW1 = d1.T @ X
-        gb1 = d1.sum(axis=0)
+        gW1, gb1, _ = dense_backward(d1, X, None)
         for p, g in zip((W1, b1, W2, b2, W3, b3), (gW1, gb1, gW2, gb2, gW3, gb3)):
             p -= lr * g
         return loss
@@ -137,19 +152,11 @@ def numpy_moons_step(weights: list[np.ndarray], X: np.ndarray, y: np.ndarray, lr
 
 def scratchgrad_digits_epoch(model: Any, X: np.ndarray, y: np.ndarray, batch: int, seed: int) -> Callable[[], float]:
     opt = optim.Adam(model.parameters(), lr=1e-3)
-    rng = np.random.default_rng(seed)
+    rng = random.Random(seed)  # one stream across epochs, as in a fit of several epochs
 
     def epoch() -> float:
-        total = 0.0
-        order = rng.permutation(len(X))
-        for start in range(0, len(X), batch):
-            idx = order[start : start + batch]
-            loss = cross_entropy(model(X[idx]), y[idx])
-            model.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.data)
-        return total
+        history = fit(model, X, y, loss="ce", optimizer=opt, epochs=1, batch_size=batch, seed=rng, progress=False, threads=None)
+        return history.loss[0]
 
     return epoch
 
@@ -192,19 +199,18 @@ def torch_digits_epoch(weights: list[np.ndarray], X: np.ndarray, y: np.ndarray, 
     model = torch_model(weights, [True, False])
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    rng = np.random.default_rng(seed)
+    batches = batch_orders(len(X), batch, seed)
 
     def epoch() -> float:
         total = 0.0
-        order = torch.from_numpy(rng.permutation(len(X)))
-        for start in range(0, len(X), batch):
-            idx = order[start : start + batch]
-            loss = torch.nn.functional.cross_entropy(model(Xt[idx]), yt[idx])
+        for idx in batches():
+            index = torch.from_numpy(idx)
+            loss = torch.nn.functional.cross_entropy(model(Xt[index]), yt[index])
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += loss.item()
-        return total
+            total += loss.item() * len(idx)
+        return total / len(X)
 
     return epoch
 
@@ -242,11 +248,18 @@ def check_agreement(cases: dict[str, Callable[[], float]], what: str) -> None:
             raise SystemExit(f"{what}: {name} computed loss {value!r}, numpy {reference!r}: the engines disagree")
 
 
-def run(repeats: int, moons_calls: int, epochs_per_repeat: int, with_torch: bool) -> dict[str, Any]:
+def _ratio_spread(ours: list[float], floor: list[float]) -> list[float]:
+    ratios = [a / b for a, b in zip(ours, floor)]
+    return [min(ratios), max(ratios)]
+
+
+def run(repeats: int, moons_calls: int, epochs_per_repeat: int, with_torch: bool, clock: str = "wall") -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
-    results: dict[str, Any] = {"machine": machine(), "numpy": np.__version__, "torch": torch.__version__, "workloads": {}}
+    results: dict[str, Any] = {
+        "machine": machine(), "numpy": np.__version__, "torch": torch.__version__, "clock": clock, "workloads": {},
+    }  # fmt: skip
 
     digits = load_digits()
     X, y = digits.X_train, digits.y_train
@@ -283,13 +296,16 @@ def run(repeats: int, moons_calls: int, epochs_per_repeat: int, with_torch: bool
         "moons step": ({k: repeated(f, moons_calls) for k, f in moon_cases.items()}, moons_calls),
     }
     for name, (cases, calls) in workloads.items():
-        times = time_alternating(cases, repeats)
+        times = time_alternating(cases, repeats, clock=clock)
         per_call = {k: median(v) / calls for k, v in times.items()}
         entry: dict[str, Any] = {
             "seconds_per_call": per_call,
+            "spread_per_call": {k: [min(v) / calls, max(v) / calls] for k, v in times.items()},
             "repeats": repeats,
             "calls_per_repeat": calls,
             "ratio_vs_numpy": per_call["scratchgrad"] / per_call["numpy"],
+            # the ratio within each repeat (the two ran back to back): its lowest and highest
+            "ratio_vs_numpy_spread": _ratio_spread(times["scratchgrad"], times["numpy"]),
             "bar_vs_numpy": BARS[name],
         }
         if "torch" in per_call:
@@ -304,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="few repeats: a smoke run of a few seconds")
     parser.add_argument("--repeats", type=int, default=None, help="alternating repeats (default 15, quick 5)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall", help="wall time (default) or this process's CPU time")
     args = parser.parse_args(argv)
     repeats = args.repeats or (5 if args.quick else 15)
     start = time.perf_counter()
@@ -312,17 +329,26 @@ def main(argv: list[str] | None = None) -> int:
         moons_calls=50 if args.quick else 200,
         epochs_per_repeat=1 if args.quick else 3,
         with_torch=not args.no_torch,
+        clock=args.clock,
     )
     rows = []
     for name, entry in results["workloads"].items():
-        t = entry["seconds_per_call"]
+        t, spread = entry["seconds_per_call"], entry["spread_per_call"]
+
+        def shown(case: str) -> str:
+            if case not in t:
+                return "-"
+            low, high = spread[case]
+            return f"{fmt_seconds(t[case])} ({fmt_seconds(low)}-{fmt_seconds(high)})"
+
+        low, high = entry["ratio_vs_numpy_spread"]
         rows.append(
             [
                 name,
-                fmt_seconds(t["scratchgrad"]),
-                fmt_seconds(t["numpy"]),
-                fmt_seconds(t["torch"]) if "torch" in t else "-",
-                f"{entry['ratio_vs_numpy']:.2f}x",
+                shown("scratchgrad"),
+                shown("numpy"),
+                shown("torch"),
+                f"{entry['ratio_vs_numpy']:.2f}x ({low:.2f}-{high:.2f})",
                 f"<= {entry['bar_vs_numpy']}x",
                 f"{entry['ratio_vs_torch']:.2f}x" if "ratio_vs_torch" in entry else "-",
                 "yes" if entry["meets_bar"] else "NO",
@@ -330,7 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(table(["workload", "scratchgrad", "numpy", "torch", "ours/numpy", "bar", "ours/torch", "meets bar"], rows))
     path = write_json("tensor", results)
-    print(f"\nmedians of {repeats} alternating repeats, 1 thread; {time.perf_counter() - start:.0f} s; wrote {path}")
+    print(
+        f"\nmedians of {repeats} alternating repeats (lowest-highest in brackets), {args.clock} clock, 1 thread; "
+        f"{time.perf_counter() - start:.0f} s; wrote {path}"
+    )
     return 0
 
 

@@ -1,32 +1,40 @@
 """A way onward: carry a scratchgrad model to PyTorch or ONNX, and bring a PyTorch one back.
 
-Every exporter first reduces a model to the same plain description, a list of steps
-``("linear", W, b)`` (W of shape (out, in), b of shape (out,) or None) and
-``("relu" | "tanh" | "sigmoid",)``, then writes that description in the target's terms.
-Supported models: the scalar `scratchgrad.nn.MLP` (and `Layer`) and the tensor engine's
-`Sequential` / `Linear` and activation modules.
+Every exporter starts from the model's plain description (`scratchgrad.nn.describe`:
+one ``DenseLayer(weight, bias, activation)`` per layer) and writes it in the target's
+terms; `from_torch` reads a PyTorch module into a description and builds it with
+`scratchgrad.nn.build`. Supported: the scalar `MLP` / `Layer` / `Neuron`, the tensor
+`MLP`, `Sequential` and `Linear`, and any `ModelDescription`. Activations map to
+PyTorch and ONNX through the ACTIVATIONS registry.
 
 torch, onnx and onnxruntime are optional extras, imported only when an exporter runs.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from scratchgrad import nn, tensor_nn
 from scratchgrad._io import PathLike, atomic_write_bytes
+from scratchgrad.nn.activations import ACTIVATIONS, is_identity
+from scratchgrad.nn.description import DenseLayer, ModelDescription, build, describe, from_steps
+from scratchgrad.nn.files import ModelFileError
+from scratchgrad.nn.module import Module
 
 if TYPE_CHECKING:  # pragma: no cover
     import onnx
     import torch
 
 Step = Union[tuple[str, np.ndarray, Union[np.ndarray, None]], tuple[str]]
-ACTIVATIONS = ("relu", "tanh", "sigmoid")
 TORCH_EXPORT_FORMAT = "scratchgrad-torch-export"
 TORCH_EXPORT_VERSION = 1
+MAX_TORCH_FILE_BYTES = 1024 * 1024 * 1024
+MAX_TORCH_PARAMETERS = 50_000_000
 
 
 def _require(module: str, extra: str) -> Any:
@@ -36,55 +44,31 @@ def _require(module: str, extra: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise ImportError(
-            f"this needs the optional package '{module}': pip install 'scratchgrad[{extra}]'"
-        ) from None
+        raise ImportError(f"this needs the optional package '{module}': pip install 'scratchgrad[{extra}]'") from None
 
 
-# ---- the plain description ---------------------------------------------------------------
+def _description(model: object) -> ModelDescription:
+    try:
+        return describe(model)
+    except TypeError as error:
+        raise TypeError(str(error).replace("cannot describe", "cannot export", 1)) from None
 
 
 def model_steps(model: object) -> list[Step]:
     """The model as ``[("linear", W, b), ("tanh",), ...]`` with float64 numpy weights."""
-    if isinstance(model, nn.MLP):
-        return [step for layer in model.layers for step in _scalar_layer_steps(layer)]
-    if isinstance(model, nn.Layer):
-        return _scalar_layer_steps(model)
-    if isinstance(model, tensor_nn.Sequential):
-        return [step for layer in model.layers for step in _tensor_module_steps(layer)]
-    if isinstance(model, tensor_nn.Module):
-        return _tensor_module_steps(model)
-    raise TypeError(
-        f"cannot export a {type(model).__name__}: export takes a scratchgrad.nn.MLP or Layer, "
-        "or a tensor_nn Sequential / Linear"
-    )
-
-
-def _scalar_layer_steps(layer: nn.Layer) -> list[Step]:
-    weights = np.array([[float(w.data) for w in neuron.w] for neuron in layer.neurons], dtype=np.float64)
-    bias = np.array([float(neuron.b.data) for neuron in layer.neurons], dtype=np.float64)
-    steps: list[Step] = [("linear", weights, bias)]
-    if layer.activation != "linear":
-        steps.append((layer.activation,))
+    steps: list[Step] = []
+    for layer in _description(model).layers:
+        steps.append(("linear", layer.weight, layer.bias))
+        if not is_identity(layer.activation):
+            steps.append((layer.activation,))
     return steps
 
 
-def _tensor_module_steps(module: object) -> list[Step]:
-    if isinstance(module, tensor_nn.Linear):
-        bias = None if module.bias is None else np.array(module.bias.data, dtype=np.float64)
-        return [("linear", np.array(module.weight.data, dtype=np.float64), bias)]
-    names = {tensor_nn.ReLU: "relu", tensor_nn.Tanh: "tanh", tensor_nn.Sigmoid: "sigmoid"}
-    for cls, name in names.items():
-        if type(module) is cls:
-            return [(name,)]
-    if type(module) is tensor_nn.Identity:
-        return []
-    if isinstance(module, tensor_nn.Sequential):
-        return [step for layer in module.layers for step in _tensor_module_steps(layer)]
-    raise TypeError(f"cannot export layer {module!r}: supported are Linear, ReLU, Tanh, Sigmoid, Identity")
-
-
 # ---- PyTorch -------------------------------------------------------------------------------
+
+
+def _torch_activation(torch: Any, name: str) -> Any:
+    return getattr(torch.nn, ACTIVATIONS[name].torch)()  # type: ignore[arg-type]
 
 
 def to_torch(model: object) -> torch.nn.Sequential:
@@ -94,168 +78,188 @@ def to_torch(model: object) -> torch.nn.Sequential:
     """
     torch = _require("torch", "torch")
     modules: list[Any] = []
-    for step in model_steps(model):
-        if step[0] == "linear":
-            _, weights, bias = step  # type: ignore[misc]
-            linear = torch.nn.Linear(weights.shape[1], weights.shape[0], bias=bias is not None, dtype=torch.float64)
-            with torch.no_grad():
-                linear.weight.copy_(torch.from_numpy(weights))
-                if bias is not None:
-                    linear.bias.copy_(torch.from_numpy(bias))
-            modules.append(linear)
-        else:
-            modules.append({"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}[step[0]]())
+    for layer in _description(model).layers:
+        linear = torch.nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None, dtype=torch.float64)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(layer.weight))
+            if layer.bias is not None:
+                linear.bias.copy_(torch.from_numpy(layer.bias))
+        modules.append(linear)
+        if not is_identity(layer.activation):
+            modules.append(_torch_activation(torch, layer.activation))
     return torch.nn.Sequential(*modules)
 
 
-def _torch_steps(module: Any) -> list[Step]:
-    torch = _require("torch", "torch")
+def _torch_activation_names() -> dict[str, str]:
+    """torch.nn class name -> ACTIVATIONS name ('Identity' -> 'linear')."""
+    names = {entry.torch: name for name, entry in ACTIVATIONS.items() if entry.torch is not None}
+    names["Identity"] = next(name for name in ACTIVATIONS if is_identity(name))
+    return names
+
+
+def _torch_steps(module: Any, torch: Any) -> list[Step]:
     if isinstance(module, torch.nn.Linear):
-        bias = None if module.bias is None else module.bias.detach().to(torch.float64).cpu().numpy().copy()
-        return [("linear", module.weight.detach().to(torch.float64).cpu().numpy().copy(), bias)]
+        bias = None if module.bias is None else module.bias.detach().to(torch.float64).cpu().numpy()
+        return [("linear", module.weight.detach().to(torch.float64).cpu().numpy(), bias)]
     if not isinstance(module, torch.nn.Sequential):
         raise TypeError(
-            f"from_torch takes an nn.Sequential of Linear and ReLU/Tanh/Sigmoid/Identity, got {type(module).__name__}"
+            f"from_torch takes an nn.Sequential of Linear and {'/'.join(_torch_activation_names())} layers, "
+            f"got {type(module).__name__}"
         )
-    kinds = {torch.nn.ReLU: "relu", torch.nn.Tanh: "tanh", torch.nn.Sigmoid: "sigmoid"}
+    activations = _torch_activation_names()
     steps: list[Step] = []
     for index, layer in enumerate(module):
         if isinstance(layer, (torch.nn.Linear, torch.nn.Sequential)):
-            steps.extend(_torch_steps(layer))
-        elif type(layer) in kinds:
-            steps.append((kinds[type(layer)],))
-        elif isinstance(layer, torch.nn.Identity):
-            continue
+            steps.extend(_torch_steps(layer, torch))
+        elif type(layer).__name__ in activations and type(layer) is getattr(torch.nn, type(layer).__name__):
+            steps.append((activations[type(layer).__name__],))
         else:
             raise ValueError(
                 f"from_torch: unsupported layer #{index} {type(layer).__name__} ({layer!r}); "
-                "supported are Linear, ReLU, Tanh, Sigmoid and Identity"
+                f"supported are Linear, {', '.join(activations)}"
             )
     return steps
 
 
-def _layers_from_steps(steps: list[Step]) -> list[tuple[np.ndarray, np.ndarray | None, str]]:
-    """Group steps as (W, b, activation) per Linear; refuses shapes that do not chain."""
-    layers: list[tuple[np.ndarray, np.ndarray | None, str]] = []
-    for position, step in enumerate(steps):
-        if step[0] == "linear":
-            _, weights, bias = step  # type: ignore[misc]
-            if layers and layers[-1][0].shape[0] != weights.shape[1]:
-                raise ValueError(
-                    f"layer #{position}: Linear with {weights.shape[1]} inputs follows a layer "
-                    f"with {layers[-1][0].shape[0]} outputs"
-                )
-            layers.append((weights, bias, "linear"))
-        else:
-            if not layers:
-                raise ValueError(f"layer #{position}: the model must start with a Linear layer, not {step[0]}")
-            weights, bias, activation = layers[-1]
-            if activation != "linear":
-                raise ValueError(f"layer #{position}: two activations in a row ({activation}, {step[0]})")
-            layers[-1] = (weights, bias, step[0])
-    if not layers:
-        raise ValueError("the model has no Linear layer")
-    return layers
+def torch_description(module: Any) -> ModelDescription:
+    """The `ModelDescription` of a PyTorch ``nn.Sequential`` of Linear and activation layers."""
+    torch = _require("torch", "torch")
+    return from_steps(_torch_steps(module, torch))
 
 
-def from_torch(module: Any, engine: str = "scalar") -> nn.MLP | tensor_nn.Sequential:
-    """A PyTorch ``nn.Sequential`` of ``Linear`` + ReLU/Tanh/Sigmoid/Identity as scratchgrad.
+def from_torch(module: Any, engine: str = "scalar") -> Module:
+    """A PyTorch ``nn.Sequential`` of ``Linear`` + activation layers as a scratchgrad model.
 
     ``engine='scalar'`` gives an `nn.MLP` of `Value`s (to look inside with ``draw_dot``;
-    its hidden layers must share one activation and have biases), ``engine='tensor'`` a
-    tensor `Sequential`. Weights are copied as float64, exactly.
+    its hidden layers must share one activation and have biases), ``engine='tensor'``
+    the tensor `MLP` (or a `Sequential` when the layers do not fit an MLP's shape).
+    Weights are copied as float64, exactly.
     """
     if engine not in ("scalar", "tensor"):
         raise ValueError(f"from_torch: engine must be 'scalar' or 'tensor', got {engine!r}")
-    layers = _layers_from_steps(_torch_steps(module))
-    if engine == "tensor":
-        modules: list[tensor_nn.Module] = []
-        for weights, bias, activation in layers:
-            linear = tensor_nn.Linear(weights.shape[1], weights.shape[0], bias=bias is not None)
-            linear.weight.data = weights.copy()
-            if bias is not None and linear.bias is not None:
-                linear.bias.data = bias.copy()
-            modules.append(linear)
-            if activation != "linear":
-                modules.append(tensor_nn.ACTIVATIONS[activation]())
-        return tensor_nn.Sequential(*modules)
+    description = torch_description(module)
+    try:
+        return build(description, engine)
+    except ValueError as error:
+        raise ValueError(f"from_torch: {error}") from None
 
-    hidden = {activation for _, _, activation in layers[:-1]}
-    if len(hidden) > 1:
-        raise ValueError(
-            f"from_torch: the scalar MLP has one activation for all hidden layers, this model mixes "
-            f"{sorted(hidden)}; use engine='tensor'"
-        )
-    if any(bias is None for _, bias, _ in layers):
-        raise ValueError("from_torch: the scalar MLP needs a bias in every Linear layer; use engine='tensor'")
-    output_activation = layers[-1][2]
-    activation = hidden.pop() if hidden else output_activation
-    model = nn.MLP(
-        int(layers[0][0].shape[1]),
-        [int(w.shape[0]) for w, _, _ in layers],
-        activation=activation,
-        output_activation=output_activation,
-        seed=0,
-    )
-    for layer, (weights, bias, _) in zip(model.layers, layers):
-        assert bias is not None
-        for neuron, row, b in zip(layer.neurons, weights.tolist(), bias.tolist()):
-            for w, value in zip(neuron.w, row):
-                w.data = value
-            neuron.b.data = b
-    return model
+
+def _torch_layers(description: ModelDescription) -> list[dict[str, Any]]:
+    layers: list[dict[str, Any]] = []
+    for layer in description.layers:
+        layers.append({"type": "Linear", "in_features": layer.in_features, "out_features": layer.out_features, "bias": layer.bias is not None})
+        if not is_identity(layer.activation):
+            layers.append({"type": ACTIVATIONS[layer.activation].torch})
+    return layers
 
 
 def save_torch(model: object, path: PathLike) -> Path:
     """Write the model for PyTorch: ``torch.save`` of its layer list and ``state_dict``.
 
-    The file holds only tensors, strings and numbers, so ``load_torch`` (or
+    The file holds only tensors, strings and numbers, so `load_torch` (or
     ``torch.load(path, weights_only=True)``) reads it without unpickling any class.
     """
     torch = _require("torch", "torch")
     import io
 
-    module = to_torch(model)
-    layers: list[dict[str, Any]] = []
-    for layer in module:
-        if isinstance(layer, torch.nn.Linear):
-            layers.append({"type": "Linear", "in_features": layer.in_features,
-                           "out_features": layer.out_features, "bias": layer.bias is not None})
-        else:
-            layers.append({"type": type(layer).__name__})
+    description = _description(model)
     buffer = io.BytesIO()
     torch.save(
-        {"format": TORCH_EXPORT_FORMAT, "version": TORCH_EXPORT_VERSION, "layers": layers,
-         "state_dict": module.state_dict()},
+        {
+            "format": TORCH_EXPORT_FORMAT,
+            "version": TORCH_EXPORT_VERSION,
+            "layers": _torch_layers(description),
+            "state_dict": to_torch(description).state_dict(),
+        },
         buffer,
     )
     return atomic_write_bytes(path, buffer.getvalue())
 
 
-def load_torch(path: PathLike) -> torch.nn.Sequential:
-    """Rebuild the ``nn.Sequential`` written by `save_torch` (safe: ``weights_only=True``)."""
-    torch = _require("torch", "torch")
+def _torch_payload(path: PathLike, torch: Any) -> Any:
     try:
-        payload = torch.load(Path(path), weights_only=True)
+        info = os.stat(path)
     except FileNotFoundError:
-        raise
-    except Exception as error:
-        raise ValueError(f"{path}: not a readable PyTorch file ({error})") from None
+        raise FileNotFoundError(f"PyTorch file not found: {os.fspath(path)}") from None
+    except OSError as error:
+        raise ModelFileError(path, f"cannot read the file: {error.strerror or error}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ModelFileError(path, "is not a regular file")
+    if info.st_size > MAX_TORCH_FILE_BYTES:
+        raise ModelFileError(path, f"the file is {info.st_size:,} bytes; at most {MAX_TORCH_FILE_BYTES:,} are read")
+    try:
+        return torch.load(Path(path), weights_only=True)
+    except PermissionError:
+        raise ModelFileError(path, "cannot read the file: permission denied") from None
+    except Exception as error:  # torch raises many kinds for a file that is not its own
+        raise ModelFileError(path, f"not a readable PyTorch file ({type(error).__name__}: {error})") from None
+
+
+def _checked_size(spec: dict[str, Any], key: str, index: int, path: PathLike) -> int:
+    value = spec.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ModelFileError(path, f"layer #{index}: {key} must be a positive int, got {value!r}")
+    return value
+
+
+def load_torch(path: PathLike) -> torch.nn.Sequential:
+    """Rebuild the ``nn.Sequential`` written by `save_torch` (safe: ``weights_only=True``).
+
+    The file is checked before anything is built: format and version, every layer
+    against the tensors stored for it (shapes, finite numbers), and sizes, so a small
+    file cannot make it allocate a large model. Anything wrong is a `ModelFileError`.
+    """
+    torch = _require("torch", "torch")
+    payload = _torch_payload(path, torch)
     if not isinstance(payload, dict) or payload.get("format") != TORCH_EXPORT_FORMAT:
-        raise ValueError(f"{path}: not a scratchgrad PyTorch export")
-    modules: list[Any] = []
-    kinds = {"ReLU": torch.nn.ReLU, "Tanh": torch.nn.Tanh, "Sigmoid": torch.nn.Sigmoid}
-    for spec in payload["layers"]:
-        if spec["type"] == "Linear":
-            modules.append(torch.nn.Linear(spec["in_features"], spec["out_features"], bias=spec["bias"],
-                                           dtype=torch.float64))
-        elif spec["type"] in kinds:
-            modules.append(kinds[spec["type"]]())
+        raise ModelFileError(path, "not a scratchgrad PyTorch export")
+    version = payload.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version != TORCH_EXPORT_VERSION:
+        newer = " (written by a newer scratchgrad)" if isinstance(version, int) and version > TORCH_EXPORT_VERSION else ""
+        raise ModelFileError(path, f"unsupported export version {version!r}; this scratchgrad reads version {TORCH_EXPORT_VERSION}{newer}")
+    layers, state = payload.get("layers"), payload.get("state_dict")
+    if not isinstance(layers, list) or not layers:
+        raise ModelFileError(path, "the file has no 'layers' list")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelFileError(path, "the file has no 'state_dict' of tensors")
+    activations = _torch_activation_names()
+    steps: list[Step] = []
+    used: set[str] = set()
+    total = 0
+    for index, spec in enumerate(layers):
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        if kind == "Linear":
+            shapes: dict[str, tuple[int, ...]] = {
+                "weight": (_checked_size(spec, "out_features", index, path), _checked_size(spec, "in_features", index, path))
+            }
+            if spec.get("bias", True):
+                shapes["bias"] = (shapes["weight"][0],)
+            arrays: dict[str, np.ndarray | None] = {"bias": None}
+            for name, shape in shapes.items():
+                key = f"{index}.{name}"
+                tensor = state.get(key)
+                if tensor is None or tuple(tensor.shape) != shape:
+                    found = "missing" if tensor is None else f"of shape {tuple(tensor.shape)}"
+                    raise ModelFileError(path, f"layer #{index} is Linear{shapes['weight'][::-1]} but its {name} is {found}, not {shape}")
+                total += math.prod(shape)
+                if total > MAX_TORCH_PARAMETERS:
+                    raise ModelFileError(path, f"the model holds more than {MAX_TORCH_PARAMETERS:,} numbers")
+                if not bool(torch.isfinite(tensor).all()):
+                    raise ModelFileError(path, f"layer #{index}'s {name} holds NaN or infinity")
+                arrays[name] = tensor.detach().to(torch.float64).cpu().numpy()
+                used.add(key)
+            steps.append(("linear", arrays["weight"], arrays["bias"]))  # type: ignore[arg-type]
+        elif isinstance(kind, str) and kind in activations:
+            steps.append((activations[kind],))
         else:
-            raise ValueError(f"{path}: unknown layer type {spec['type']!r}")
-    module = torch.nn.Sequential(*modules)
-    module.load_state_dict(payload["state_dict"])
-    return module
+            raise ModelFileError(path, f"layer #{index}: unknown layer type {kind!r}")
+    extra = sorted(set(state) - used)
+    if extra:
+        raise ModelFileError(path, f"unexpected tensors in the state_dict: {', '.join(extra[:8])}")
+    try:
+        return to_torch(from_steps(steps))
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(path, str(error)) from None
 
 
 # ---- ONNX ----------------------------------------------------------------------------------
@@ -267,7 +271,7 @@ ONNX_IR_VERSION = 8  # the IR version that goes with opset 17; readable by every
 def to_onnx_model(model: object, dtype: str = "float32") -> onnx.ModelProto:
     """The model as an ONNX graph: input ``input`` (batch, nin) -> output ``output`` (batch, nout).
 
-    Each Linear is one ``Gemm`` (``x @ W.T + b``), each activation its ONNX op.
+    Each layer is one ``Gemm`` (``x @ W.T + b``) and its activation's ONNX operator.
     Checked with ``onnx.checker`` before it is returned.
     """
     onnx = _require("onnx", "onnx")
@@ -277,37 +281,35 @@ def to_onnx_model(model: object, dtype: str = "float32") -> onnx.ModelProto:
         raise ValueError(f"to_onnx: dtype must be 'float32' or 'float64', got {dtype!r}")
     np_dtype = np.float32 if dtype == "float32" else np.float64
     elem_type = TensorProto.FLOAT if dtype == "float32" else TensorProto.DOUBLE
-    layers = _layers_from_steps(model_steps(model))
+    description = _description(model)
     nodes, initializers = [], []
     current = "input"
-    for index, (weights, bias, activation) in enumerate(layers):
+    for index, layer in enumerate(description.layers):
         inputs = [current, f"layer{index}.weight"]
-        initializers.append(numpy_helper.from_array(weights.astype(np_dtype), f"layer{index}.weight"))
-        if bias is not None:
+        initializers.append(numpy_helper.from_array(layer.weight.astype(np_dtype), f"layer{index}.weight"))
+        if layer.bias is not None:
             inputs.append(f"layer{index}.bias")
-            initializers.append(numpy_helper.from_array(bias.astype(np_dtype), f"layer{index}.bias"))
-        last = index == len(layers) - 1
-        linear_out = "output" if last and activation == "linear" else f"layer{index}.linear"
+            initializers.append(numpy_helper.from_array(layer.bias.astype(np_dtype), f"layer{index}.bias"))
+        last = index == len(description.layers) - 1
+        identity = is_identity(layer.activation)
+        linear_out = "output" if last and identity else f"layer{index}.linear"
         nodes.append(helper.make_node("Gemm", inputs, [linear_out], name=f"layer{index}.gemm", transB=1))
         current = linear_out
-        if activation != "linear":
-            act_out = "output" if last else f"layer{index}.{activation}"
-            op = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid"}[activation]
-            nodes.append(helper.make_node(op, [current], [act_out], name=f"layer{index}.{activation}"))
+        if not identity:
+            act_out = "output" if last else f"layer{index}.{layer.activation}"
+            op = ACTIVATIONS[layer.activation].onnx
+            if op is None:
+                raise ValueError(f"to_onnx: activation {layer.activation!r} has no ONNX operator in ACTIVATIONS")
+            nodes.append(helper.make_node(op, [current], [act_out], name=f"layer{index}.{layer.activation}"))
             current = act_out
-    nin, nout = int(layers[0][0].shape[1]), int(layers[-1][0].shape[0])
     graph = helper.make_graph(
         nodes,
         "scratchgrad_model",
-        [helper.make_tensor_value_info("input", elem_type, ["batch", nin])],
-        [helper.make_tensor_value_info("output", elem_type, ["batch", nout])],
+        [helper.make_tensor_value_info("input", elem_type, ["batch", description.nin])],
+        [helper.make_tensor_value_info("output", elem_type, ["batch", description.nout])],
         initializers,
     )
-    proto = helper.make_model(
-        graph,
-        producer_name="scratchgrad",
-        opset_imports=[helper.make_opsetid("", ONNX_OPSET)],
-    )
+    proto = helper.make_model(graph, producer_name="scratchgrad", opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
     proto.ir_version = ONNX_IR_VERSION
     onnx.checker.check_model(proto, full_check=True)
     return proto
@@ -334,11 +336,6 @@ def onnx_predict(path: PathLike, inputs: Any) -> np.ndarray:
     return np.asarray(session.run(None, {declared.name: batch})[0])
 
 
-def load_model(path: PathLike) -> nn.Module | tensor_nn.Module:
-    """A saved scratchgrad model: ``.json`` (scalar `nn.MLP`) or ``.npz`` (tensor module)."""
-    suffix = Path(path).suffix.lower()
-    if suffix == ".json":
-        return nn.MLP.load(path)
-    if suffix == ".npz":
-        return tensor_nn.load(path)
-    raise ValueError(f"{path}: unknown model file type {suffix!r} (expected .json or .npz)")
+def load_model(path: PathLike) -> Module:
+    """A saved scratchgrad model of either engine (JSON or ``.npz``; see `scratchgrad.nn.load`)."""
+    return Module.load(path)

@@ -16,7 +16,7 @@ ever handed to Python's ``eval``.
 
 ``evaluate(text, {"x": 2.0})`` builds the graph with one `Value` per variable (labelled by
 its name, shared by every use) and intermediate nodes labelled with their sub-expression,
-as the seed labels ``x1*w1``. Mistakes raise `ExprError` subclasses (all ValueErrors):
+as the tutorial labels ``x1*w1``. Mistakes raise `ExprError` subclasses (all ValueErrors):
 `ExprSyntaxError` with a caret under the offending column, `UndefinedVariableError`
 naming the missing names, `ExprMathError` for a math domain error in a sub-expression.
 """
@@ -34,6 +34,7 @@ from scratchgrad.engine import Value, _check_number
 __all__ = [
     "BinaryOp",
     "Call",
+    "close_names",
     "ExprError",
     "ExprMathError",
     "ExprSyntaxError",
@@ -46,6 +47,7 @@ __all__ = [
     "Variable",
     "evaluate",
     "parse",
+    "shorten",
     "unparse",
     "variable_names",
 ]
@@ -87,23 +89,71 @@ class ExprSyntaxError(ExprError):
 
 
 class UndefinedVariableError(ExprError):
-    """The expression uses variables that were not given; ``names`` lists them."""
+    """The expression uses variables that were not given; ``names`` lists them.
+
+    The message names at most `MAX_NAMES_SHOWN` of each, shortened to `LABEL_WIDTH`
+    characters, with a "did you mean" for names one typo away from a given one."""
 
     def __init__(self, names: Sequence[str], given: Sequence[str]) -> None:
         self.names = list(names)
         self.given = list(given)
-        quoted = ", ".join(f"'{name}'" for name in self.names)
         noun = "variable" if len(self.names) == 1 else "variables"
-        message = f"undefined {noun} {quoted}"
-        hints = [
-            f"'{name}' -> '{match[0]}'"
-            for name in self.names
-            if (match := difflib.get_close_matches(name, self.given, n=1))
-        ]
-        message += f" (given: {', '.join(self.given)})" if self.given else " (no variables were given)"
+        message = f"undefined {noun} {_name_list(self.names)}"
+        message += f" (given: {_name_list(self.given, quote=False)})" if self.given else " (no variables were given)"
+        hints = [f"'{shorten(name)}' -> '{shorten(match)}'" for name, match in close_names(self.names, self.given)]
         if hints:
             message += f"; did you mean {', '.join(hints)}?"
         super().__init__(message)
+
+
+MAX_NAMES_SHOWN = 10
+"""Most names an error message lists; the rest are counted."""
+
+_HINT_NAME_LENGTH = 32  # longer names are no typos of each other worth a hint
+
+
+def _name_list(names: Sequence[str], quote: bool = True) -> str:
+    shown = [f"'{shorten(n)}'" if quote else shorten(n) for n in names[:MAX_NAMES_SHOWN]]
+    if len(names) > MAX_NAMES_SHOWN:
+        shown.append(f"and {len(names) - MAX_NAMES_SHOWN} more")
+    return ", ".join(shown)
+
+
+def _deletions(word: str) -> set[str]:
+    """``word`` and every string made by deleting one character of it."""
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def close_names(unknown: Sequence[str], known: Sequence[str], limit: int = 5) -> list[tuple[str, str]]:
+    """Pairs (unknown name, the known name it is probably a typo of), at most ``limit``.
+
+    Two names are candidates when deleting at most one character from each (ignoring case)
+    makes them equal, which covers one wrong, missing, extra or swapped character; the
+    closest candidate (by difflib's ratio) wins. An index of the known names' deletions
+    makes this linear in the number of names (2,000 against 2,000: milliseconds), where
+    comparing every pair would be quadratic."""
+    index: dict[str, list[str]] = {}
+    for name in dict.fromkeys(known):
+        if len(name) <= _HINT_NAME_LENGTH:
+            for variant in _deletions(name.lower()):
+                bucket = index.setdefault(variant, [])
+                if len(bucket) < 8:  # a crowded variant ('x' of x1..x9) says little
+                    bucket.append(name)
+    pairs: list[tuple[str, str]] = []
+    suggested: set[str] = set()
+    for name in unknown:
+        if len(pairs) >= limit:
+            break
+        if len(name) > _HINT_NAME_LENGTH:
+            continue
+        candidates = list(dict.fromkeys(
+            c for v in _deletions(name.lower()) for c in index.get(v, ()) if c != name and c not in suggested
+        ))  # fmt: skip
+        scored = [(difflib.SequenceMatcher(None, name, c).ratio(), c) for c in candidates]
+        if scored and max(scored)[0] >= 0.5:
+            pairs.append((name, max(scored)[1]))
+            suggested.add(max(scored)[1])  # one hint per known name: 'x0' -> 'x' says it all
+    return pairs
 
 
 class ExprMathError(ExprError):
@@ -116,12 +166,15 @@ class ExprMathError(ExprError):
         self.subexpression = subexpression
         self.column = column
         self.reason = reason
-        super().__init__(f"cannot evaluate {subexpression} (column {column}): {reason}")
+        super().__init__(f"cannot evaluate {shorten(subexpression, 80)} (column {column}): {reason}")
 
 
 def caret_lines(text: str, column: int, width: int = 76) -> str:
     """Two lines: ``text`` (a window of ``width`` characters around ``column``) and a caret under it."""
-    line = re.sub(r"\s", " ", text)  # one character each, so the caret stays aligned
+    # one character each, so the caret stays aligned; nothing a terminal would act on
+    line = re.sub(r"\s", " ", text)
+    if not line.isprintable():
+        line = "".join(ch if ch.isprintable() else "\N{REPLACEMENT CHARACTER}" for ch in line)
     start = 0
     if len(line) > width:
         start = min(max(0, column - 1 - width // 2), len(line) - width)
@@ -275,9 +328,35 @@ class _Token:
     value: float = 0.0
 
 
-_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _WORD_TAIL = re.compile(r"[\w.]*")
 _OPERATORS = {"+", "-", "*", "/", "(", ")", ","}
+_ASCII_DIGITS = "0123456789"
+_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+_SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉"
+
+
+def _starts_name(ch: str) -> bool:
+    return ch.isidentifier()
+
+
+def _continues_name(ch: str) -> bool:
+    return ("a" + ch).isidentifier()
+
+
+def _unexpected(ch: str) -> str:
+    """The message for a character the language does not use, with a hint when one helps."""
+    shown = repr(ch) if ch.isprintable() else f"{ch!r}"
+    shown += f" (U+{ord(ch):04X})" if not ch.isascii() or not ch.isprintable() else ""
+    if ch == "^":
+        return f"unexpected character {shown}: use ** for powers"
+    if ch in _SUPERSCRIPTS:
+        return f"unexpected character {shown}: write powers with **, e.g. x**{_SUPERSCRIPTS.index(ch)}"
+    if ch in _SUBSCRIPTS:
+        return f"unexpected character {shown}: names use plain digits, e.g. x{_SUBSCRIPTS.index(ch)}"
+    if ch.isdigit() or ch.isnumeric():
+        return f"unexpected character {shown}: numbers are written with the digits 0-9"
+    return f"unexpected character {shown}"
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -287,29 +366,31 @@ def _tokenize(text: str) -> list[_Token]:
         ch = text[i]
         if ch.isspace():
             i += 1
-        elif ch.isdigit() or (ch == "." and i + 1 < n and text[i + 1].isdigit()):
+        elif ch in _ASCII_DIGITS or (ch == "." and i + 1 < n and text[i + 1] in _ASCII_DIGITS):
             match = _NUMBER.match(text, i)
-            assert match is not None  # guaranteed by the test above
+            if match is None:  # cannot happen after the test above; a clear error all the same
+                raise ExprSyntaxError(f"invalid number starting with {ch!r}", text, i + 1)
             end = match.end()
             tail = _WORD_TAIL.match(text, end)
             if tail is not None and tail.end() > end:  # "2x", "1.2.3", "1e"
-                word = text[i : tail.end()]
+                word = shorten(text[i : tail.end()])
                 rest = text[end : tail.end()]
                 if rest[0] in "eE" and not rest[1:2].isalpha():
                     hint = ": an exponent needs digits, as in 1e-3"
-                elif rest[0].isalpha() or rest[0] == "_":
-                    hint = f": write {match.group()}*{rest} for a product"
+                elif _starts_name(rest[0]):
+                    hint = f": write {shorten(match.group())}*{shorten(rest)} for a product"
                 else:
                     hint = ""
                 raise ExprSyntaxError(f"invalid number '{word}'{hint}", text, i + 1)
             value = float(match.group())
             if math.isinf(value):
-                raise ExprSyntaxError(f"number {match.group()} is too large for float64", text, i + 1)
+                raise ExprSyntaxError(f"number {shorten(match.group())} is too large for float64", text, i + 1)
             tokens.append(_Token("number", match.group(), i + 1, value))
             i = end
-        elif ch.isalpha() or ch == "_":
+        elif _starts_name(ch):
             start = i
-            while i < n and (text[i].isalnum() or text[i] == "_"):
+            i += 1
+            while i < n and _continues_name(text[i]):
                 i += 1
             tokens.append(_Token("name", text[start:i], start + 1))
         elif text.startswith("**", i):
@@ -319,9 +400,7 @@ def _tokenize(text: str) -> list[_Token]:
             tokens.append(_Token("op", ch, i + 1))
             i += 1
         else:
-            hint = ": use ** for powers" if ch == "^" else ""
-            shown = repr(ch) if ch.isprintable() else f"{ch!r} (U+{ord(ch):04X})"
-            raise ExprSyntaxError(f"unexpected character {shown}{hint}", text, i + 1)
+            raise ExprSyntaxError(_unexpected(ch), text, i + 1)
     tokens.append(_Token("end", "", n + 1))
     return tokens
 
@@ -330,7 +409,7 @@ def _tokenize(text: str) -> list[_Token]:
 
 
 def _describe(token: _Token) -> str:
-    return "the end of the expression" if token.kind == "end" else f"'{token.text}'"
+    return "the end of the expression" if token.kind == "end" else f"'{shorten(token.text)}'"
 
 
 class _Parser:
@@ -375,8 +454,8 @@ class _Parser:
 
     def missing_operator(self, token: _Token) -> str:
         if token.kind in ("name", "number") or token.text == "(":
-            return f"expected an operator before '{token.text}'"
-        return f"unexpected '{token.text}'"
+            return f"expected an operator before {_describe(token)}"
+        return f"unexpected {_describe(token)}"
 
     def expression(self) -> Node:
         node = self.term()
@@ -430,14 +509,14 @@ class _Parser:
             self.depth -= 1
             return inner
         previous = self.tokens[self.pos - 2] if self.pos >= 2 else None
-        after = f" after '{previous.text}'" if previous is not None else ""
+        after = f" after {_describe(previous)}" if previous is not None else ""
         raise self.error(f"expected a number, a variable or '('{after}, found {_describe(token)}", token)
 
     def call(self, name: _Token) -> Node:
         if name.text not in FUNCTIONS:
             known = ", ".join(sorted(FUNCTIONS))
-            message = f"unknown function '{name.text}' (known functions: {known})"
-            close = difflib.get_close_matches(name.text.lower(), FUNCTIONS, n=1)
+            message = f"unknown function '{shorten(name.text)}' (known functions: {known})"
+            close = difflib.get_close_matches(name.text.lower(), FUNCTIONS, n=1) if len(name.text) < 64 else []
             if close:
                 message += f"; did you mean '{close[0]}'?"
             raise self.error(message, name)
@@ -459,7 +538,7 @@ class _Parser:
             return
         if token.kind == "end":
             raise self.error(f"missing ')' to close the {what} at column {opening.column}", token)
-        raise self.error(f"expected ')' to close the {what} at column {opening.column}, found '{token.text}'", token)
+        raise self.error(f"expected ')' to close the {what} at column {opening.column}, found {_describe(token)}", token)
 
 
 def parse(text: str) -> Node:
@@ -489,31 +568,63 @@ def format_number(value: float) -> str:
     return repr(float(value))
 
 
-def _combine(node: Node, parts: list[tuple[str, int]]) -> tuple[str, int]:
-    """The text of ``node`` and its precedence, given those of its children."""
+def _combine(node: Node, parts: Sequence[tuple[_Text, int]]) -> tuple[list[_Text], int]:
+    """The text of ``node`` as pieces to concatenate, and its precedence, given the texts and
+    precedences of its children. Pieces are str or whatever text type the caller uses."""
     if isinstance(node, Number):
         if node.value < 0 or math.copysign(1.0, node.value) < 0:  # never made by the parser
-            return f"({format_number(node.value)})", _ATOM
-        return format_number(node.value), _ATOM
+            return [f"({format_number(node.value)})"], _ATOM
+        return [format_number(node.value)], _ATOM
     if isinstance(node, Variable):
-        return node.name, _ATOM
+        return [node.name], _ATOM
     if isinstance(node, Call):
-        return f"{node.function}({parts[0][0]})", _ATOM
+        return [f"{node.function}(", parts[0][0], ")"], _ATOM
     if isinstance(node, UnaryOp):
         text, precedence = parts[0]
-        return (node.op + (f"({text})" if precedence < _UNARY else text)), _UNARY
+        return ([node.op, "(", text, ")"] if precedence < _UNARY else [node.op, text]), _UNARY
     (left, left_prec), (right, right_prec) = parts
     own = _PRECEDENCE[node.op]
+
+    def wrapped(text: _Text, needs_parentheses: bool) -> list[_Text]:
+        return ["(", text, ")"] if needs_parentheses else [text]
+
     if node.op == "**":
         # right-associative; the exponent may be a unary expression (2**-x), the base not
-        left = f"({left})" if left_prec <= _POWER else left
-        right = f"({right})" if right_prec < _UNARY else right
-        return f"{left}**{right}", _POWER
+        return [*wrapped(left, left_prec <= _POWER), "**", *wrapped(right, right_prec < _UNARY)], _POWER
     # left-associative: a - (b - c) needs its parentheses, (a - b) - c does not
-    left = f"({left})" if left_prec < own else left
-    right = f"({right})" if right_prec <= own else right
     separator = f" {node.op} " if own == _ADDITIVE else node.op
-    return f"{left}{separator}{right}", own
+    return [*wrapped(left, left_prec < own), separator, *wrapped(right, right_prec <= own)], own
+
+
+@dataclass(frozen=True)
+class _Clipped:
+    """A text known only by its first and last `LABEL_WIDTH` characters and its length:
+    enough for a label shortened to `LABEL_WIDTH`, and concatenated in constant time, so the
+    labels of a 40,000-factor product take linear time instead of quadratic."""
+
+    head: str
+    tail: str
+    length: int
+
+    @staticmethod
+    def join(pieces: Sequence[_Clipped | str]) -> _Clipped:
+        head, tail, length = "", "", 0
+        for piece in pieces:
+            if isinstance(piece, str):
+                piece = _Clipped(piece[:LABEL_WIDTH], piece[-LABEL_WIDTH:], len(piece))
+            if len(head) < LABEL_WIDTH:
+                head = (head + piece.head)[:LABEL_WIDTH]
+            tail = (tail + piece.tail)[-LABEL_WIDTH:] if piece.length < LABEL_WIDTH else piece.tail
+            length += piece.length
+        return _Clipped(head, tail, length)
+
+    def label(self) -> str:
+        """The text itself when it fits in `LABEL_WIDTH`, else its start and "…"."""
+        return self.head if self.length <= LABEL_WIDTH else self.head[: LABEL_WIDTH - 1] + "…"
+
+
+_NO_TEXT = _Clipped("", "", 0)
+_Text = Union[str, _Clipped]
 
 
 def _check_tree(tree: object) -> Node:
@@ -525,7 +636,7 @@ def _check_tree(tree: object) -> Node:
 def unparse(tree: Node) -> str:
     """Syntax tree -> text with as few parentheses as possible; ``parse(unparse(t)) == t``.
 
-    Products and powers are written tight, sums spaced, as the seed labels them:
+    Products and powers are written tight, sums spaced, as the tutorial labels them:
     ``x1*w1 + x2*w2``.
     """
     results: list[tuple[str, int]] = []
@@ -533,7 +644,8 @@ def unparse(tree: Node) -> str:
         count = len(_children(node))
         parts = results[len(results) - count :] if count else []
         del results[len(results) - count :]
-        results.append(_combine(node, parts))
+        pieces, precedence = _combine(node, parts)
+        results.append(("".join(pieces), precedence))  # type: ignore[arg-type]
     return results[0][0]
 
 
@@ -550,8 +662,9 @@ def variable_names(tree: Node | str) -> list[str]:
 # ---- evaluation --------------------------------------------------------------------------
 
 
-def _shorten(text: str) -> str:
-    return text if len(text) <= LABEL_WIDTH else text[: LABEL_WIDTH - 1] + "…"
+def shorten(text: str, width: int = LABEL_WIDTH) -> str:
+    """``text`` cut to at most ``width`` characters, ending in "…" when it was cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _leaf(name: str, given: object) -> Value:
@@ -616,12 +729,16 @@ def evaluate(
     leaves = {name: _leaf(name, given[name]) for name in names}
 
     # Post-order fold; each entry: (value, has_variables, (text, precedence) for labels).
-    results: list[tuple[Value, bool, tuple[str, int]]] = []
+    results: list[tuple[Value, bool, tuple[_Clipped, int]]] = []
     for node in _postorder(tree):
         count = len(_children(node))
         args = results[len(results) - count :] if count else []
         del results[len(results) - count :]
-        text = _combine(node, [a[2] for a in args]) if label_nodes else ("", _ATOM)
+        if label_nodes:
+            pieces, precedence = _combine(node, [a[2] for a in args])
+            text: tuple[_Clipped, int] = (_Clipped.join(pieces), precedence)
+        else:
+            text = (_NO_TEXT, _ATOM)
         if isinstance(node, Number):
             value = Value(node.value, label=format_number(node.value))
             results.append((value, False, text))
@@ -634,6 +751,6 @@ def evaluate(
         except (ValueError, ZeroDivisionError, OverflowError) as error:
             raise ExprMathError(unparse(node), node.column, str(error)) from error
         if label_nodes and value is not args[0][0]:  # unary plus returns its operand: keep its label
-            value.label = _shorten(text[0])
+            value.label = text[0].label()
         results.append((value, any(a[1] for a in args), text))
     return results[0][0]

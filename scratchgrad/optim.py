@@ -1,7 +1,7 @@
 """Optimizers and learning-rate schedules, the same update rules as ``torch.optim``.
 
-An optimizer updates anything with ``.data`` and ``.grad``: the scalar `Value`
-(floats) and the tensor engine's parameters (numpy arrays) alike. The arithmetic
+One optimizer serves both engines: it updates anything with ``.data`` and ``.grad``,
+the scalar `Value` (floats) and the tensor engine's parameters (numpy arrays) alike. The arithmetic
 only uses ``+ - * /`` and a square root, and rebinds ``p.data = p.data - ...``
 instead of updating in place, so one code path serves both. A parameter whose
 ``grad`` is None (never reached by ``backward()``) is skipped, as in PyTorch.
@@ -10,13 +10,20 @@ instead of updating in place, so one code path serves both. A parameter whose
     sched = LinearDecay(opt, total_steps=100, final_lr=0.01)
     for step in range(100):
         loss = ...; opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+
+By name, for apps and `fit`: ``OPTIMIZERS`` ('sgd', 'momentum', 'adam') with
+`make_optimizer`, and ``SCHEDULES`` ('constant', 'linear', 'cosine', 'step') with
+`make_schedule`. Adding one is one entry.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterable
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+from scratchgrad.nn.module import zero_grad
 
 Param = Any  # anything with .data and .grad (float or numpy array)
 
@@ -28,17 +35,6 @@ def _sqrt(x: Any) -> Any:
     import numpy as np
 
     return np.sqrt(x)
-
-
-def _zeros_like(grad: Any) -> Any:
-    """A zero gradient of the same kind: 0.0 for a float, zeros for an array; None stays None."""
-    if grad is None:
-        return None
-    if isinstance(grad, (int, float)):
-        return 0.0
-    import numpy as np
-
-    return np.zeros_like(grad)
 
 
 def _check_hyper(value: object, name: str, low: float, high: float = math.inf, low_open: bool = False) -> float:
@@ -85,12 +81,20 @@ class Optimizer:
         self._lr = _check_hyper(value, "lr", 0.0)
 
     def zero_grad(self) -> None:
-        """Reset every parameter's gradient to zero (``backward()`` accumulates)."""
-        for p in self.params:
-            p.grad = _zeros_like(p.grad)
+        """Clear every parameter's gradient (``backward()`` accumulates): a `Value`'s becomes
+        0.0, a `Tensor`'s (or any array parameter's) None, as `scratchgrad.nn.zero_grad`."""
+        zero_grad(self.params)
 
     def step(self) -> None:  # pragma: no cover - every optimizer defines it
         raise NotImplementedError
+
+    def _gradients(self, weight_decay: float) -> Iterator[tuple[int, Param, Any]]:
+        """``(index, parameter, gradient)`` of every parameter that has a gradient (None is
+        skipped, as in PyTorch), with L2 weight decay added: grad + weight_decay * data."""
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if g is not None:
+                yield i, p, (g + weight_decay * p.data if weight_decay else g)
 
     def _hyperparameters(self) -> dict[str, Any]:
         return {"lr": self.lr}
@@ -147,7 +151,7 @@ class SGD(Optimizer):
         dampening: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        self.momentum = _check_hyper(momentum, "momentum", 0.0)
+        self.momentum = _check_hyper(momentum, "momentum", 0.0, 1.0)  # 1 or more never forgets: it diverges
         self.weight_decay = _check_hyper(weight_decay, "weight_decay", 0.0)
         self.dampening = _check_hyper(dampening, "dampening", 0.0)
         self.nesterov = bool(nesterov)
@@ -157,14 +161,9 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """One update of every parameter from its current ``grad``."""
-        lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        lr, mu = self.lr, self.momentum
         buffers = self._momentum_buffer
-        for i, p in enumerate(self.params):
-            g = p.grad
-            if g is None:
-                continue
-            if wd:
-                g = g + wd * p.data
+        for i, p, g in self._gradients(self.weight_decay):
             if mu:
                 buf = buffers[i]
                 # First step: the buffer starts as the gradient itself (a copy for arrays,
@@ -219,14 +218,9 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         """One update of every parameter from its current ``grad``."""
-        lr, eps, wd = self.lr, self.eps, self.weight_decay
+        lr, eps = self.lr, self.eps
         beta1, beta2 = self.betas
-        for i, p in enumerate(self.params):
-            g = p.grad
-            if g is None:
-                continue
-            if wd:
-                g = g + wd * p.data
+        for i, p, g in self._gradients(self.weight_decay):
             # Each parameter counts its own steps: one skipped (grad None) keeps its bias correction right.
             t = self._param_steps[i] = self._param_steps[i] + 1
             m = self._exp_avg[i] = beta1 * self._exp_avg[i] + (1.0 - beta1) * g
@@ -284,6 +278,18 @@ def _check_steps(value: object, name: str) -> int:
     return value
 
 
+def _done(step: int, total_steps: int) -> float:
+    """How far along a decay over ``total_steps`` is at ``step``: 0 at the start, 1 from the end on."""
+    return min(step, total_steps) / total_steps
+
+
+class ConstantLR(LRScheduler):
+    """lr_k = base_lr: no schedule, as an object (so every run has one)."""
+
+    def lr_at(self, step: int) -> float:
+        return self.base_lr
+
+
 class LinearDecay(LRScheduler):
     """lr_k = base_lr - (base_lr - final_lr) * k / total_steps, then final_lr from k = total_steps on.
 
@@ -293,8 +299,7 @@ class LinearDecay(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, total_steps: int, final_lr: float = 0.0) -> None:
         super().__init__(optimizer)
-        self.total_steps = _check_steps(total_steps, "total_steps")
-        self.final_lr = _check_hyper(final_lr, "final_lr", 0.0)
+        self.total_steps, self.final_lr = _check_steps(total_steps, "total_steps"), _check_hyper(final_lr, "final_lr", 0.0)
 
     def lr_at(self, step: int) -> float:
         k = min(step, self.total_steps)
@@ -318,9 +323,72 @@ class CosineDecay(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, total_steps: int, min_lr: float = 0.0) -> None:
         super().__init__(optimizer)
-        self.total_steps = _check_steps(total_steps, "total_steps")
-        self.min_lr = _check_hyper(min_lr, "min_lr", 0.0)
+        self.total_steps, self.min_lr = _check_steps(total_steps, "total_steps"), _check_hyper(min_lr, "min_lr", 0.0)
 
     def lr_at(self, step: int) -> float:
-        k = min(step, self.total_steps)
-        return self.min_lr + (self.base_lr - self.min_lr) * (1.0 + math.cos(math.pi * k / self.total_steps)) / 2.0
+        return self.min_lr + (self.base_lr - self.min_lr) * (1.0 + math.cos(math.pi * _done(step, self.total_steps))) / 2.0
+
+
+# ---- by name ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimizer by name: ``factory(params, lr, **options) -> Optimizer`` and its usual lr."""
+
+    name: str
+    factory: Callable[..., Optimizer]
+    default_lr: float
+    summary: str
+
+
+def _sgd_with_momentum(params: Iterable[Param], lr: float, momentum: float = 0.9, **options: Any) -> SGD:
+    return SGD(params, lr, momentum=momentum, **options)
+
+
+OPTIMIZERS: dict[str, OptimizerSpec] = {
+    spec.name: spec
+    for spec in (
+        OptimizerSpec("sgd", SGD, 0.1, "stochastic gradient descent: p -= lr * grad"),
+        OptimizerSpec("momentum", _sgd_with_momentum, 0.1, "SGD with momentum 0.9 (momentum= to change it, in [0, 1))"),
+        OptimizerSpec("adam", Adam, 0.01, "Adam: per-parameter steps from running gradient moments"),
+    )
+}
+
+
+def _lookup(table: dict[str, Any], name: object, what: str) -> Any:
+    if not isinstance(name, str) or name not in table:
+        raise ValueError(f"{what} must be one of {', '.join(map(repr, table))}, got {name!r}")
+    return table[name]
+
+
+def make_optimizer(name: str, params: Iterable[Param], lr: float | None = None, **options: Any) -> Optimizer:
+    """The optimizer ``name`` of OPTIMIZERS over ``params``; ``lr`` None takes its default_lr."""
+    spec: OptimizerSpec = _lookup(OPTIMIZERS, name, "optimizer")
+    return spec.factory(params, spec.default_lr if lr is None else lr, **options)
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """A learning-rate schedule by name: ``factory(optimizer, total_steps) -> LRScheduler``."""
+
+    name: str
+    factory: Callable[[Optimizer, int], LRScheduler]
+    summary: str
+
+
+SCHEDULES: dict[str, ScheduleSpec] = {
+    spec.name: spec
+    for spec in (
+        ScheduleSpec("constant", lambda opt, total: ConstantLR(opt), "the same lr throughout"),
+        ScheduleSpec("linear", lambda opt, total: LinearDecay(opt, total, final_lr=opt.lr / 10), "linearly down to lr/10"),
+        ScheduleSpec("cosine", lambda opt, total: CosineDecay(opt, total, min_lr=opt.lr / 100), "a half cosine down to lr/100"),
+        ScheduleSpec("step", lambda opt, total: StepDecay(opt, max(1, total // 3), gamma=0.1), "lr/10 after each third"),
+    )
+}
+
+
+def make_schedule(name: str, optimizer: Optimizer, total_steps: int) -> LRScheduler:
+    """The schedule ``name`` of SCHEDULES for ``optimizer`` over ``total_steps`` steps."""
+    spec: ScheduleSpec = _lookup(SCHEDULES, name, "schedule")
+    return spec.factory(optimizer, _check_steps(total_steps, "total_steps"))

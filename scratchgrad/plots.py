@@ -208,6 +208,51 @@ def plot_loss_curve(
 Predict = Callable[[Any], Any]
 
 
+def _is_model(candidate: object) -> bool:
+    from scratchgrad import nn, tensor_nn
+
+    return isinstance(candidate, (nn.Module, tensor_nn.Module))
+
+
+def model_predictor(model: object) -> Callable[[Any], np.ndarray]:
+    """A function scoring many points at once with a scratchgrad model, for pictures.
+
+    model: a scalar ``scratchgrad.nn`` MLP or Layer, or a tensor module -> a function from an
+    (n, features) array (or list of lists) to (n,) scores or (n, k) logits.
+
+    A decision boundary needs ~40,000 forward passes: seconds on `Value`s, milliseconds on
+    arrays. A scalar model is scored on arrays from its plain layer description (the same
+    weights, the same activations), so its picture shows exactly the model's own scores.
+    """
+    from scratchgrad import export, tensor_nn, tensor_train
+
+    if isinstance(model, tensor_nn.Module):
+
+        def predict_tensor(points: Any) -> np.ndarray:
+            scores = tensor_train.predict(model, np.asarray(points, dtype=np.float64))
+            return scores[:, 0] if scores.ndim == 2 and scores.shape[1] == 1 else scores
+
+        return predict_tensor
+    steps = export.model_steps(model)  # raises a TypeError naming what it supports
+    functions: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "tanh": np.tanh,
+        "relu": lambda z: np.maximum(z, 0.0),
+        "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),  # the logistic function, overflow-free
+    }
+
+    def predict_scalar(points: Any) -> np.ndarray:
+        h = np.asarray(points, dtype=np.float64)
+        for step in steps:
+            if step[0] == "linear":
+                weights, bias = step[1], step[2]  # type: ignore[misc]
+                h = h @ weights.T + (0.0 if bias is None else bias)
+            else:
+                h = functions[step[0]](h)
+        return h[:, 0] if h.shape[1] == 1 else h
+
+    return predict_scalar
+
+
 def _points(X: object) -> np.ndarray:
     try:
         array = np.array(X, dtype=float)
@@ -302,7 +347,8 @@ def decision_boundary_figure(
 ) -> Figure:
     """The score of a 2-D classifier over the plane, its decision line, and the data.
 
-    predict: a callable taking m points -- an (m, 2) numpy array or a list of m [x0, x1]
+    predict: a scratchgrad model (scored on arrays, see `model_predictor`), or a callable
+    taking m points -- an (m, 2) numpy array or a list of m [x0, x1]
     lists (``accepts`` says which; 'auto' tries the array, then the list) -- and returning m
     scores (numbers, Values or an array; or an (m, k) array of class scores). X: n points,
     (n, 2); y: n labels, -1/+1 or class ids 0..k-1 -> a Figure.
@@ -317,6 +363,8 @@ def decision_boundary_figure(
         raise ValueError(f"accepts must be 'auto', 'array' or 'list', got {accepts!r}")
     if isinstance(resolution, bool) or not isinstance(resolution, int) or not 2 <= resolution <= 2000:
         raise ValueError(f"resolution must be an int from 2 to 2000, got {resolution!r}")
+    if _is_model(predict):  # a scratchgrad model: scored on arrays, many points at once
+        predict, accepts = model_predictor(predict), "array"
     if not callable(predict):
         raise TypeError(f"predict must be a callable returning scores, got {type(predict).__name__}")
     points = _points(X)
@@ -421,7 +469,7 @@ def activation_curves(name: str, xs: Sequence[float]) -> tuple[list[float], list
 
 
 def activations_figure(x_range: tuple[float, float] = (-5.0, 5.0), points: int = 401) -> Figure:
-    """tanh, relu and sigmoid with their derivatives, side by side (the seed plots tanh).
+    """tanh, relu and sigmoid with their derivatives, side by side (the tutorial plots tanh).
 
     x_range: (low, high) -> a Figure of three panels, f solid and f' dashed, both computed
     by scratchgrad's own Value ops and backward().

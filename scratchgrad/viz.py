@@ -1,16 +1,16 @@
-"""Pictures of the graph behind a `Value`: the seed's ``draw_dot``, a compact view for big
+"""Pictures of the graph behind a `Value`: the tutorial's ``draw_dot``, a compact view for big
 graphs, and the backward pass played step by step.
 
 ``draw_dot(root)`` draws every `Value` as a record ``{ label | data | grad }`` with an op
-node in front of each computed value, edges child -> op -> value, exactly the seed's
+node in front of each computed value, edges child -> op -> value, exactly the tutorial's
 picture. It returns a ``graphviz.Digraph``: the last expression of a Jupyter cell shows it
 inline, ``render(dot, "graph.png")`` saves it (.svg, .png, .pdf or .dot source).
 
 ``backward_steps(root)`` replays ``root.backward()`` one node at a time, in the engine's own
 order, and ``animate_backward(root, "steps.html")`` turns those steps into one
-self-contained web page (a slider, play/pause, prev/next, arrow keys) in which the node
+self-contained web page (a slider, play/pause, prev/next, arrow keys, zoom) in which the node
 being processed is highlighted and gradients fill in as the chain rule reaches them: the
-seed's manual ``_backward()`` cells, automated.
+tutorial's manual ``_backward()`` cells, automated.
 
 Drawing needs Graphviz's ``dot`` program. When it is missing, the renderers write the
 ``.dot`` source next to the requested file and raise `GraphvizMissingError`, whose
@@ -43,8 +43,8 @@ RANKDIRS = ("LR", "RL", "TB", "BT")
 # Output formats chosen by `render` from the file name.
 SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 DEFAULT_MAX_NODES = 500
-# A step-through page holds one full drawing per step, so its size grows as nodes^2.
-ANIMATION_MAX_NODES = 150
+# A step-through page is laid out by dot once; past this many values the layout takes too long.
+ANIMATION_MAX_NODES = 1000
 
 INSTALL_HINT = (
     "Install Graphviz, which provides `dot`: Debian/Ubuntu `sudo apt-get install graphviz`, "
@@ -84,7 +84,7 @@ def _check_root(root: object, caller: str) -> Value:
 
 
 def trace(root: Value) -> tuple[set[Value], set[tuple[Value, Value]]]:
-    """All nodes below ``root`` and all edges ``(child, parent)`` between them, as in the seed.
+    """All nodes below ``root`` and all edges ``(child, parent)`` between them, as in the tutorial.
 
     root: a `Value` -> (set of Values, set of (child, parent) pairs).
     """
@@ -101,8 +101,7 @@ _RECORD_SPECIAL = re.compile(r'([{}|<>"])')
 
 
 def format_number(x: float) -> str:
-    """The seed's ``%.4f``; ``%.4e`` beyond 1e6 in magnitude so a huge number cannot stretch a node."""
-    x = float(x)  # a grad recorded by backward(create_graph=True) is a Value: its number is shown
+    """The tutorial's ``%.4f``; ``%.4e`` beyond 1e6 in magnitude so a huge number cannot stretch a node."""
     if math.isfinite(x) and abs(x) >= 1e6:
         return "%.4e" % x
     return "%.4f" % x
@@ -125,8 +124,12 @@ def _escape_plain(text: str) -> str:
     return graphviz.nohtml(_escape_text(text))
 
 
-def _value_record(label: str, data_text: str, grad_text: str) -> str:
-    return graphviz.nohtml("{ %s | data %s | grad %s }" % (_escape_record(label), data_text, grad_text))
+def _value_record(label: str, data_text: str, grad_text: str, stacked: bool = False) -> str:
+    """The tutorial's record ``{ label | data | grad }``: its fields side by side in a
+    left-to-right drawing; with ``stacked``, the fields one above the other (for
+    rankdir LR/RL, where a record's top-level fields run vertically)."""
+    fields = "%s | data %s | grad %s" % (_escape_record(label), data_text, grad_text)
+    return graphviz.nohtml(fields if stacked else "{ %s }" % fields)
 
 
 def _describe(node: Value) -> str:
@@ -137,10 +140,7 @@ def _describe(node: Value) -> str:
     return f"{kind} (data {format_number(node.data)})"
 
 
-# ---- the seed's picture ----------------------------------------------------------------------
-
-NodeStyle = Callable[[Value], Mapping[str, str]]
-
+# ---- the tutorial's picture ----------------------------------------------------------------------
 
 def _check_drawing_options(format: str, rankdir: str) -> None:
     if rankdir not in RANKDIRS:
@@ -149,17 +149,8 @@ def _check_drawing_options(format: str, rankdir: str) -> None:
         raise ValueError(f"format {format!r} is not a Graphviz output format (try 'svg', 'png' or 'pdf')")
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """Where dot put every node and edge of one drawing, to draw other frames exactly alike."""
-
-    bb: str
-    nodes: dict[str, dict[str, str]]  # name -> pos (pinned), width, height
-    edges: dict[str, str]  # edge id -> spline
-
-
 # Network simplex (dot's x-coordinate pass) can take minutes on long chains whose nodes share
-# inputs; capping its iterations costs nothing visible on small graphs (the seed's pictures are
+# inputs; capping its iterations costs nothing visible on small graphs (the tutorial's pictures are
 # byte-identical) and brings those down to a second.
 _GRAPH_ATTR = {"nslimit": "5"}
 
@@ -170,58 +161,52 @@ def _full_digraph(
     format: str,
     rankdir: str,
     grad_text: Callable[[Value], str],
-    value_style: NodeStyle | None = None,
-    op_style: NodeStyle | None = None,
-    edge_style: Callable[[Value, Value], Mapping[str, str]] | None = None,
     node_attr: Mapping[str, str] | None = None,
     edge_ids: bool = False,
-    layout: _Layout | None = None,
+    edge_log: list[tuple[str, str, str]] | None = None,
+    stacked: bool = False,
+    graph_attr: Mapping[str, str] | None = None,
 ) -> graphviz.Digraph:
-    """The seed's drawing of ``order`` (children first); node names are positions in it.
+    """The tutorial's drawing of ``order`` (children first); node names are positions in it.
 
-    ``edge_ids`` names the edges e0, e1, ... (to find them in a layout); ``layout`` pins
-    nodes and edges where an earlier layout put them (for ``neato -n2``)."""
-    graph_attr = {"rankdir": rankdir, **_GRAPH_ATTR}
-    if layout is not None:
-        graph_attr["bb"] = layout.bb
-    dot = graphviz.Digraph(format=format, graph_attr=graph_attr, node_attr=dict(node_attr or {}))
+    ``edge_ids`` gives every node and edge an SVG id (its name; e0, e1, ... for edges), to
+    find them in the drawing; ``edge_log`` collects (edge id, tail, head) of every edge;
+    ``stacked`` puts each record's fields one above the other (a narrower drawing)."""
+    across = rankdir in ("LR", "RL")
+    attrs = {"rankdir": rankdir, **_GRAPH_ATTR, **(graph_attr or {})}
+    dot = graphviz.Digraph(format=format, graph_attr=attrs, node_attr=dict(node_attr or {}))
     names = {node: f"v{i}" for i, node in enumerate(order)}
     edge_count = 0
 
     def add_node(name: str, label: str, attrs: dict[str, str]) -> None:
-        if edge_ids or layout is not None:
+        if edge_ids:
             attrs["id"] = name  # the SVG group of the node gets its name
-        if layout is not None:
-            attrs.update(layout.nodes[name])
         dot.node(name, label, **attrs)
 
-    def add_edge(tail: str, head: str, attrs: dict[str, str]) -> None:
+    def add_edge(tail: str, head: str) -> None:
         nonlocal edge_count
-        if edge_ids or layout is not None:
+        attrs = {}
+        if edge_ids:
             attrs["id"] = f"e{edge_count}"
-            if layout is not None:
-                attrs["pos"] = layout.edges[attrs["id"]]
+        if edge_log is not None:
+            edge_log.append((f"e{edge_count}", tail, head))
         edge_count += 1
         dot.edge(tail, head, **attrs)
 
     for node in order:
         uid = names[node]
-        style = dict(value_style(node)) if value_style else {}
-        add_node(uid, _value_record(node.label, format_number(node.data), grad_text(node)), {"shape": "record", **style})
+        record = _value_record(node.label, format_number(node.data), grad_text(node), stacked=stacked and across)
+        if stacked and not across:
+            record = graphviz.nohtml("{ %s }" % record)
+        add_node(uid, record, {"shape": "record"})
         if node._op:
-            op_attrs = dict(op_style(node)) if op_style else {}
-            add_node(uid + "_op", _escape_plain(node._op), dict(op_attrs))
-            add_edge(uid + "_op", uid, _op_edge_attrs(op_attrs))
+            add_node(uid + "_op", _escape_plain(node._op), {})
+            add_edge(uid + "_op", uid)
     for node in order:
         # One edge per use: x*x shows x feeding the '*' twice.
         for child in node._prev:
-            add_edge(names[child], names[node] + "_op", dict(edge_style(child, node)) if edge_style else {})
+            add_edge(names[child], names[node] + "_op")
     return dot
-
-
-def _op_edge_attrs(op_attrs: Mapping[str, str]) -> dict[str, str]:
-    """The edge op -> value takes the op node's outline colour, so a highlight reads as one."""
-    return {"color": op_attrs["color"]} if "color" in op_attrs else {}
 
 
 def draw_dot(
@@ -231,13 +216,13 @@ def draw_dot(
     compact: bool | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
 ) -> graphviz.Digraph:
-    """The graph below ``root`` as the seed draws it: ``{ label | data %.4f | grad %.4f }`` records,
+    """The graph below ``root`` as the tutorial draws it: ``{ label | data %.4f | grad %.4f }`` records,
     an op node in front of each computed value, edges child -> op -> value.
 
     root: a `Value` -> a ``graphviz.Digraph`` (shown inline by Jupyter; save it with `render`).
 
     ``format`` is used by the Digraph's own ``.render()``/``.pipe()``; ``rankdir`` is 'LR'
-    (left to right, the seed's), 'RL', 'TB' or 'BT'. Node names are positions in a
+    (left to right, the tutorial's), 'RL', 'TB' or 'BT'. Node names are positions in a
     structural order, so drawing equal graphs gives byte-identical sources.
 
     Big graphs: with ``compact=None`` (default) a graph of more than ``max_nodes`` values
@@ -310,28 +295,82 @@ def _range_text(values: Sequence[float]) -> str:
     return text + (f" ({nans} nan)" if nans else "")
 
 
-def _compact_digraph(root: Value, order: Sequence[Value], *, format: str, rankdir: str) -> graphviz.Digraph:
-    if not root._prev:  # a lone leaf: nothing to summarise
-        return _full_digraph(order, format=format, rankdir=rankdir, grad_text=lambda n: format_number(n.grad))
+# A run of at least this many values, each the only use of the one before and computed by the
+# same op (x*x*...*x, a sum built term by term), is drawn as one box.
+MIN_CHAIN = 8
+# Most boxes the compact view lays out; past it, values are grouped by their op alone.
+MAX_COMPACT_BOXES = 200
+
+
+def _chain_links(order: Sequence[Value], root: Value) -> dict[Value, Value]:
+    """node -> the value before it in a long chain of one op (see `MIN_CHAIN`)."""
+    uses: dict[Value, int] = {}
+    for node in order:
+        for child in node._prev:
+            uses[child] = uses.get(child, 0) + 1
+    link: dict[Value, Value] = {}
+    start: dict[Value, Value] = {}
+    size: dict[Value, int] = {}
+    for node in order:
+        if not node._prev:
+            continue
+        same = [c for c in node._prev if c._prev and c._op == node._op]
+        if node is not root and len(same) == 1 and uses.get(same[0]) == 1:
+            link[node] = same[0]
+            start[node] = start[same[0]]
+        else:
+            start[node] = node
+        size[start[node]] = size.get(start[node], 0) + 1
+    return {node: before for node, before in link.items() if size[start[node]] >= MIN_CHAIN}
+
+
+def _group_values(root: Value, order: Sequence[Value], by_op_only: bool) -> tuple[list[_Group], dict[Value, int]]:
+    """Computed values in boxes: same op, same input boxes, same number of leaf inputs (or,
+    with ``by_op_only``, the same op); long chains of one op in one box; the root alone."""
+    links = {} if by_op_only else _chain_links(order, root)
     group_of: dict[Value, int] = {}
     groups: list[_Group] = []
     index_of_key: dict[tuple[object, ...], int] = {}
     for node in order:  # children first, so every input's group is known
         if not node._prev:
             continue
-        inputs = tuple(sorted({group_of[c] for c in node._prev if c._prev}))
-        leaf_count = sum(1 for c in node._prev if not c._prev)
-        key: tuple[object, ...] = ("root",) if node is root else (node._op, inputs, leaf_count)
-        index = index_of_key.get(key)
-        if index is None:
-            index = index_of_key[key] = len(groups)
-            groups.append(_Group(node._op, [], {}))
+        if node in links:
+            index = group_of[links[node]]
+        else:
+            if node is root:
+                key: tuple[object, ...] = ("root",)
+            elif by_op_only:
+                key = (node._op,)
+            else:
+                inputs = tuple(sorted({group_of[c] for c in node._prev if c._prev}))
+                key = (node._op, inputs, sum(1 for c in node._prev if not c._prev))
+            if key not in index_of_key:
+                index_of_key[key] = len(groups)
+                groups.append(_Group(node._op, [], {}))
+            index = index_of_key[key]
         group = groups[index]
         group.members.append(node)
         for child in node._prev:
             if not child._prev:
                 group.leaves[child] = None
         group_of[node] = index
+    return groups, group_of
+
+
+def _compact_digraph(root: Value, order: Sequence[Value], *, format: str, rankdir: str) -> graphviz.Digraph:
+    if not root._prev:  # a lone leaf: nothing to summarise
+        return _full_digraph(order, format=format, rankdir=rankdir, grad_text=lambda n: format_number(n.grad))
+    groups, group_of = _group_values(root, order, by_op_only=False)
+    how = "A box holds the values computed by the same op from the same boxes"
+    if len(groups) > MAX_COMPACT_BOXES:
+        warnings.warn(
+            f"the compact view would still have {len(groups):,} boxes (more than {MAX_COMPACT_BOXES} to lay out): "
+            "drawing one box per operation instead",
+            LargeGraphWarning,
+            stacklevel=3,
+        )
+        groups, group_of = _group_values(root, order, by_op_only=True)
+        how = "Too varied for a box per kind of value: a box holds every value computed by the same op"
     dot = graphviz.Digraph(
         format=format,
         graph_attr={
@@ -339,8 +378,8 @@ def _compact_digraph(root: Value, order: Sequence[Value], *, format: str, rankdi
             **_GRAPH_ATTR,
             "labelloc": "b",
             "label": _escape_plain(
-                f"compact view: {len(order)} values in {len(groups)} boxes. A box holds the values "
-                "computed by the same op from the same boxes; leaf inputs are counted inside the box using them."
+                f"compact view: {len(order):,} values in {len(groups)} boxes. {how} (long chains of one op "
+                "in one box); leaf inputs are counted inside the box using them."
             ),
         },
     )
@@ -372,7 +411,7 @@ def _compact_digraph(root: Value, order: Sequence[Value], *, format: str, rankdi
     connections: dict[tuple[int, int], int] = {}
     for node in order:
         for child in node._prev:
-            if child._prev:
+            if child._prev and group_of[child] != group_of[node]:  # not within a chain's box
                 pair = (group_of[child], group_of[node])
                 connections[pair] = connections.get(pair, 0) + 1
     for (source, target), count in sorted(connections.items()):
@@ -468,7 +507,7 @@ def backward_steps(root: Value, grad: float = 1.0) -> Iterator[BackwardStep]:
     exactly as ``backward()`` writes them: interior gradients start from 0 when the first
     step is taken, leaves accumulate. After the iterator is exhausted every ``.grad``
     equals what one ``root.backward(grad)`` call gives; stop early and the graph holds the
-    partial gradients of that step, as after the seed's manual ``_backward()`` cells.
+    partial gradients of that step, as after the tutorial's manual ``_backward()`` cells.
     """
     _check_root(root, "backward_steps")
     if isinstance(grad, bool) or not isinstance(grad, (int, float)):
@@ -505,79 +544,7 @@ _DONE = "#bbdefb"  # nodes already processed
 _WAITING = "#ffffff"
 _EDGE_ACTIVE = "#d84315"
 _MONO_FONT = "Courier"
-_PAD = "\u00a0"  # no-break space: pads grad texts to one width per node, so every frame has the same layout
-
-
-def _frame_sources(
-    order: Sequence[Value], steps: Sequence[BackwardStep], rankdir: str, layout: _Layout | None = None
-) -> list[str]:
-    """One dot source per step, pinned to ``layout`` when given. Every frame has the same
-    geometry: a monospace font and each node's grad text padded to its widest value over all
-    frames, so one layout fits every frame."""
-    texts = [{node: format_number(step.grads[node]) for node in order} for step in steps]
-    width = {node: max(len(t[node]) for t in texts) for node in order}
-    # A leaf is done once every use of it has passed gradient into it.
-    uses_left = {node: 0 for node in order}
-    for node in order:
-        for child in node._prev:
-            uses_left[child] += 1
-    sources = []
-    done: set[Value] = set()
-    for step, text in zip(steps, texts):
-        current = step.node
-        updated = {u.child for u in step.updates}
-
-        def fill(node: Value, current: Value = current, updated: set[Value] = updated) -> str:
-            if node is current:
-                return _CURRENT
-            if node in updated:
-                return _UPDATED
-            return _DONE if node in done else _WAITING
-
-        def value_style(node: Value, fill: Callable[[Value], str] = fill) -> dict[str, str]:
-            return {"fillcolor": fill(node)}
-
-        def op_style(node: Value, current: Value = current) -> dict[str, str]:
-            if node is current:
-                return {"fillcolor": _CURRENT, "color": _EDGE_ACTIVE}
-            return {"fillcolor": _DONE if node in done else _WAITING}
-
-        def edge_style(child: Value, parent: Value, current: Value = current) -> dict[str, str]:
-            return {"color": _EDGE_ACTIVE, "penwidth": "2.5"} if parent is current else {}
-
-        def grad_text(node: Value, text: dict[Value, str] = text) -> str:
-            return text[node].rjust(width[node], _PAD)
-
-        dot = _full_digraph(
-            order,
-            format="svg",
-            rankdir=rankdir,
-            grad_text=grad_text,
-            value_style=value_style,
-            op_style=op_style,
-            edge_style=edge_style,
-            node_attr={"fontname": _MONO_FONT, "style": "filled", "fillcolor": _WAITING},
-            edge_ids=True,
-            layout=layout,
-        )
-        sources.append(dot.source)
-        done.add(current)
-        for update in step.updates:
-            uses_left[update.child] -= 1
-            if not uses_left[update.child] and not update.child._prev:
-                done.add(update.child)
-    return sources
-
-
-def _layout_of(source: str) -> _Layout:
-    """Lay ``source`` out once with dot and read back where everything went."""
-    laid_out = json.loads(graphviz.pipe("dot", "json0", source.encode("utf-8"), quiet=True))
-    nodes = {
-        obj["name"]: {"pos": obj["pos"] + "!", "width": obj["width"], "height": obj["height"], "fixedsize": "true"}
-        for obj in laid_out.get("objects", [])
-    }
-    edges = {edge["id"]: edge["pos"] for edge in laid_out.get("edges", [])}
-    return _Layout(laid_out["bb"], nodes, edges)
+_PAD = "\u00a0"  # no-break space: pads grad texts to one width per node, so every step fits the layout
 
 
 def _caption(step: BackwardStep) -> str:
@@ -599,26 +566,40 @@ def _caption(step: BackwardStep) -> str:
     return html.escape(head) + "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in shown) + "</ul>"
 
 
-_SVG_START = re.compile(r"<svg\b", re.S)
-_SVG_ID = re.compile(r'\bid="([^"]*)"')
-# Comments and <title>s name nodes v0, v1, ...: no use to a reader, and a tenth of each frame.
-_TEXT_FONT = ' font-family="Courier,monospace" font-size="14.00"'
-_SVG_NOISE = re.compile(r"<!--.*?-->\n?|<title>.*?</title>\n?", re.S)
+# Comments and <title>s name nodes v0, v1, ...: no use to a reader.
+_SVG_NOISE = re.compile(r"<!--.*?-->\n?|<title>.*?</title>\n?|<\?xml[^>]*\?>\n?|<!DOCTYPE[^>]*>\n?", re.S)
 
 
-def _split_svgs(output: str, count: int) -> list[str]:
-    """dot's output for several graphs is their SVG documents one after the other."""
-    starts = [m.start() for m in _SVG_START.finditer(output)]
-    if len(starts) != count:
-        raise RuntimeError(f"dot returned {len(starts)} SVG frames for {count} graphs")
-    svgs = []
-    for i, start in enumerate(starts):
-        end = output.find("</svg>", start)
-        svg = _SVG_NOISE.sub("", output[start : end + len("</svg>")])
-        svg = svg.replace(_TEXT_FONT, "")  # the page's style sheet sets it once
-        # Ids must be unique in the page: prefix them with the frame number.
-        svgs.append(_SVG_ID.sub(f'id="f{i}-\\1"', svg))
-    return svgs
+def _step_records(order: Sequence[Value], steps: Sequence[BackwardStep]) -> tuple[list[dict[str, object]], dict[Value, int]]:
+    """Per step, what the page's script needs: the node processed, its label, the caption, the
+    gradients that changed (node index, text) and the nodes done after it. Its size grows with
+    the graph's edges, not with nodes x steps as a picture per step would."""
+    index = {node: i for i, node in enumerate(order)}
+    uses_left = {node: 0 for node in order}
+    for node in order:
+        for child in node._prev:
+            uses_left[child] += 1
+    records = []
+    for step in steps:
+        changed = {u.child: step.grads[u.child] for u in step.updates}
+        if step.index == 0:
+            changed = {step.node: step.grad, **changed}
+        done = [index[step.node]]
+        for update in step.updates:
+            uses_left[update.child] -= 1
+            if not uses_left[update.child] and not update.child._prev:  # a leaf is done after its last use
+                done.append(index[update.child])
+        records.append(
+            {
+                "node": index[step.node],
+                "label": step.node.label,
+                "caption": _caption(step),
+                "grads": [[index[n], format_number(g)] for n, g in changed.items()],
+                "updated": sorted({index[u.child] for u in step.updates}),
+                "done": done,
+            }
+        )
+    return records, index
 
 
 def animate_backward(
@@ -632,18 +613,20 @@ def animate_backward(
 
     root: a `Value` -> the path written (suffix .html or .htm).
 
-    One SVG frame per `backward_steps` step, in ``backward()``'s order, all rendered by dot
-    with the same layout: the node being processed is yellow, the children that just got
-    gradient green, nodes already done blue, and each frame's caption spells out the chain
-    rule it applied. A slider, play/pause, prev/next buttons and the arrow keys (Home/End,
-    space to play) move through the frames. No network is needed: styles, script and
-    pictures are all in the file, which opens from file://.
+    The graph is laid out once by dot and drawn once; a small script replays the
+    `backward_steps` on it, in ``backward()``'s order: the node being processed is yellow,
+    the children that just got gradient green, nodes already done blue, gradients fill in,
+    and a panel beside the graph spells out the chain rule each step applies. A slider,
+    play/pause, prev/next buttons and the keys (arrows, Home/End, Space) move through the
+    steps; zoom buttons (and + / - / 0) scale the graph, which scrolls inside its own pane
+    and never moves as the explanation changes. No network is needed: styles, script and
+    picture are all in the file, which opens from file://.
 
     The page shows one backward pass from zero gradients (as after ``zero_grad()``); the
-    graph's own ``.grad`` values are left as they were. The page grows as nodes² (one full
-    drawing per step): about 1 MB for the 59 values of the seed's MLP(3, [4, 4, 1]) on one
-    sample, 16 MB for the 130 of its loss on 4 samples. Graphs of more than ``max_nodes`` values (default 150) are
-    refused with a ValueError; draw those with ``draw_dot``.
+    graph's own ``.grad`` values are left as they were. Its size grows with the graph (about
+    25 KB for the tutorial's neuron); graphs of more than ``max_nodes`` values (default
+    1,000) are refused with a ValueError, as dot's layout would take too long: draw those with
+    ``draw_dot``, which summarises big graphs.
     """
     _check_root(root, "animate_backward")
     _check_drawing_options("svg", rankdir)
@@ -655,47 +638,62 @@ def animate_backward(
     order = _topological_order(root)
     if len(order) > max_nodes:
         raise ValueError(
-            f"the graph has {len(order)} values, more than max_nodes={max_nodes} for a step-through page "
-            f"(one full drawing per step); use draw_dot for big graphs or pass a larger max_nodes"
+            f"the graph has {len(order)} values, more than max_nodes={max_nodes} for a step-through page; "
+            f"use draw_dot for big graphs or pass a larger max_nodes"
         )
     saved = {node: node.grad for node in order}
     try:
         for node in order:
             node.grad = 0.0
         steps = list(_backward_steps(root, 1.0))
-        if not steps:  # a lone leaf: backward() only sets its grad, one frame shows that
+        if not steps:  # a lone leaf: backward() only sets its grad, one step shows that
             steps = [BackwardStep(0, 1, root, 1.0, (), {root: 1.0})]
     finally:
         for node, value in saved.items():
             node.grad = value
-    # dot lays the graph out once; every frame is then drawn at those very coordinates by
-    # `neato -n2` (no layout at all), so frames cannot shift and big pages stay quick.
-    sources = _frame_sources(order, steps, rankdir)
+    records, index = _step_records(order, steps)
+    # Each grad text is padded to its widest value over all steps, in a monospace font, so
+    # the one layout fits every step.
+    width = {node: len(format_number(0.0)) for node in order}
+    for record in records:
+        for i, text in record["grads"]:  # type: ignore[attr-defined]
+            width[order[i]] = max(width[order[i]], len(text))
+    edges: list[tuple[str, str, str]] = []
+    dot = _full_digraph(
+        order,
+        format="svg",
+        rankdir=rankdir,
+        grad_text=lambda node: format_number(0.0).rjust(width[node], _PAD),
+        node_attr={"fontname": _MONO_FONT, "style": "filled", "fillcolor": _WAITING},
+        edge_ids=True,
+        edge_log=edges,
+        stacked=True,  # a narrower drawing: more of it fits the window at a readable size
+        graph_attr={"ranksep": "0.3", "nodesep": "0.2"},
+    )
     try:
-        layout = _layout_of(sources[0])
-        pinned = _frame_sources(order, steps, rankdir, layout)
-        output = graphviz.pipe("neato", "svg", "\n".join(pinned).encode("utf-8"), neato_no_op=2, quiet=True)
+        svg = graphviz.pipe("dot", "svg", dot.source.encode("utf-8"), quiet=True).decode("utf-8")
     except graphviz.ExecutableNotFound:
-        raise GraphvizMissingError(target, _write_source_beside(target, sources[-1])) from None
-    svgs = _split_svgs(output.decode("utf-8"), len(sources))
-    names = {node: f"v{i}" for i, node in enumerate(order)}
+        raise GraphvizMissingError(target, _write_source_beside(target, dot.source)) from None
+    svg = _SVG_NOISE.sub("", svg).strip()
+    # For each value: the edges into its op node and the edge op -> value, lit while it is processed.
+    names = {f"v{i}": i for i in range(len(order))}
+    lit: list[list[str]] = [[] for _ in order]
+    for edge_id, tail, head in edges:
+        owner = head[: -len("_op")] if head.endswith("_op") else tail[: -len("_op")]
+        lit[names[owner]].append(edge_id)
+    data = {"steps": records, "edges": lit, "pad": _PAD, "width": [width[node] for node in order]}
     page_title = title if title is not None else f"Backward pass of {_describe(root)}"
-    frames = []
-    for step, svg in zip(steps, svgs):
-        frames.append(
-            f'<figure class="frame" id="frame-{step.index}" data-step="{step.index}" '
-            f'data-node="{names[step.node]}" data-label="{html.escape(step.node.label, quote=True)}"'
-            f'{" hidden" if step.index else ""}>\n'
-            f"<figcaption>{_caption(step)}</figcaption>\n{svg}\n</figure>"
-        )
     page = _PAGE.format(
         title=html.escape(page_title),
-        count=len(frames),
-        last=len(frames) - 1,
+        count=len(records),
+        last=len(records) - 1,
         current=_CURRENT,
         updated=_UPDATED,
         done=_DONE,
-        frames="\n".join(frames),
+        active=_EDGE_ACTIVE,
+        svg=svg,
+        first=records[0]["caption"],
+        data=json.dumps(data, ensure_ascii=True).replace("</", "<\\/"),
         script=_SCRIPT,
     )
     return atomic_write_text(target, page)
@@ -709,42 +707,68 @@ _PAGE = """<!DOCTYPE html>
 <meta name="generator" content="scratchgrad.viz.animate_backward">
 <title>{title}</title>
 <style>
-  body {{ font-family: system-ui, sans-serif; margin: 1em 2em; color: #222; }}
-  h1 {{ font-size: 1.3em; margin: 0 0 .5em; }}
-  .controls {{ display: flex; align-items: center; gap: .5em; flex-wrap: wrap; }}
-  .controls input[type=range] {{ flex: 1; min-width: 12em; }}
-  button {{ font-size: 1em; padding: .2em .8em; }}
-  .legend span {{ display: inline-block; margin-right: 1.2em; font-size: .9em; }}
+  html, body {{ margin: 0; height: 100%; }}
+  body {{ font: 15px/1.45 system-ui, sans-serif; color: #222; display: flex; flex-direction: column; }}
+  header {{ padding: .5em 1em .4em; border-bottom: 1px solid #ddd; background: #fafafa; }}
+  h1 {{ font-size: 1.15em; margin: 0 0 .35em; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+  .controls {{ display: flex; align-items: center; gap: .4em; flex-wrap: wrap; }}
+  .controls input[type=range] {{ flex: 1; min-width: 8em; }}
+  button {{ font-size: 14px; padding: .2em .7em; min-height: 2em; }}
+  #counter {{ min-width: 7.5em; font-variant-numeric: tabular-nums; }}
+  .legend {{ display: flex; flex-wrap: wrap; gap: .2em 1.2em; margin: .35em 0 0; font-size: 14px; color: #444; }}
   .legend i {{ display: inline-block; width: 1em; height: 1em; border: 1px solid #555;
-               vertical-align: middle; margin-right: .3em; }}
-  figure {{ margin: 1em 0; }}
-  figcaption {{ min-height: 4em; font-size: .95em; }}
-  figcaption ul {{ margin: .3em 0; }}
-  svg {{ max-width: 100%; height: auto; }}
-  .frame svg text {{ font-family: Courier, monospace; font-size: 14px; }}
-  .help {{ color: #666; font-size: .85em; }}
+               vertical-align: -.15em; margin-right: .35em; }}
+  .legend kbd {{ font: 13px monospace; }}
+  #stage {{ flex: 1; min-height: 0; display: grid; grid-template-columns: minmax(0, 1fr) 20em; }}
+  #viewport {{ overflow: auto; background: #fff; display: grid; }}
+  #canvas {{ padding: 12px; width: max-content; height: max-content; margin: auto; }}
+  #canvas svg {{ display: block; }}
+  #canvas svg text {{ font-family: Courier, monospace; }}
+  #explain {{ overflow: auto; border-left: 1px solid #ddd; padding: .7em 1em; background: #fcfcfc; font-size: 15px; }}
+  #explain ul {{ margin: .4em 0; padding-left: 1.2em; }}
+  #explain li {{ font-family: ui-monospace, monospace; font-size: 14px; margin: .15em 0; }}
+  .node.done > polygon, .node.done > ellipse {{ fill: {done}; }}
+  .node.updated > polygon {{ fill: {updated}; }}
+  .node.current > polygon, .node.current > ellipse {{ fill: {current}; }}
+  .node.current > ellipse {{ stroke: {active}; stroke-width: 2; }}
+  .edge.active > path {{ stroke: {active}; stroke-width: 2.5; }}
+  .edge.active > polygon {{ fill: {active}; stroke: {active}; }}
+  @media (max-width: 900px) {{
+    #stage {{ grid-template-columns: minmax(0, 1fr); grid-template-rows: minmax(0, 1fr) 11em; }}
+    #explain {{ border-left: 0; border-top: 1px solid #ddd; }}
+  }}
 </style>
-<noscript><style>.frame[hidden] {{ display: block; }}</style></noscript>
 </head>
 <body>
-<h1>{title}</h1>
+<header>
+<h1 title="{title}">{title}</h1>
 <div class="controls">
   <button id="prev" type="button" title="previous step (Left arrow)">&#9664; Prev</button>
   <button id="play" type="button" title="play / pause (Space)">&#9654; Play</button>
   <button id="next" type="button" title="next step (Right arrow)">Next &#9654;</button>
   <input id="slider" type="range" min="0" max="{last}" value="0" step="1" aria-label="step">
   <span id="counter">Step 1 / {count}</span>
+  <button id="zoom-out" type="button" title="zoom out (-)" aria-label="zoom out">&minus;</button>
+  <span id="zoom-level" title="zoom">100%</span>
+  <button id="zoom-in" type="button" title="zoom in (+)" aria-label="zoom in">+</button>
+  <button id="zoom-fit" type="button" title="fit the graph in the window (0)">Fit</button>
 </div>
 <p class="legend">
   <span><i style="background:{current}"></i>being processed</span>
   <span><i style="background:{updated}"></i>gradient just received</span>
   <span><i style="background:{done}"></i>done</span>
   <span><i style="background:#fff"></i>waiting</span>
+  <span><kbd>&larr;</kbd> <kbd>&rarr;</kbd> step, <kbd>Home</kbd> <kbd>End</kbd>, <kbd>Space</kbd> play, <kbd>+</kbd> <kbd>-</kbd> <kbd>0</kbd> zoom</span>
 </p>
-<p class="help">Keys: &larr; / &rarr; step, Home / End jump, Space play / pause.</p>
-<main id="frames" data-count="{count}">
-{frames}
-</main>
+</header>
+<div id="stage" data-count="{count}">
+<div id="viewport"><div id="canvas">
+{svg}
+</div></div>
+<section id="explain" aria-live="polite">{first}</section>
+</div>
+<noscript><p style="padding:0 1em">The steps need JavaScript; the graph above shows the values before backward().</p></noscript>
+<script type="application/json" id="steps">{data}</script>
 <script>
 {script}
 </script>
@@ -753,33 +777,102 @@ _PAGE = """<!DOCTYPE html>
 """
 
 _SCRIPT = """(function () {
-  var frames = document.querySelectorAll('.frame');
+  var data = JSON.parse(document.getElementById('steps').textContent);
+  var steps = data.steps;
+  var svg = document.querySelector('#canvas svg');
+  var viewport = document.getElementById('viewport');
   var slider = document.getElementById('slider');
   var counter = document.getElementById('counter');
+  var explain = document.getElementById('explain');
   var play = document.getElementById('play');
   var prev = document.getElementById('prev');
   var next = document.getElementById('next');
+  var zoomLevel = document.getElementById('zoom-level');
+  var nodes = [], ops = [], gradTexts = [], edges = [];
+  for (var i = 0; i < data.width.length; i++) {
+    var g = document.getElementById('v' + i);
+    nodes.push(g);
+    ops.push(document.getElementById('v' + i + '_op'));
+    var texts = g ? g.querySelectorAll('text') : [];
+    var grad = null;
+    for (var t = 0; t < texts.length; t++) { if (texts[t].textContent.indexOf('grad') === 0) { grad = texts[t]; } }
+    gradTexts.push(grad);
+    edges.push(data.edges[i].map(function (id) { return document.getElementById(id); }));
+  }
+  function pad(text, width) { while (text.length < width) { text = data.pad + text; } return text; }
+  function setClass(el, name, on) { if (el) { el.classList.toggle(name, on); } }
   var current = 0, timer = null;
   function show(k) {
-    k = Math.max(0, Math.min(frames.length - 1, k));
-    frames[current].hidden = true;
-    frames[k].hidden = false;
+    k = Math.max(0, Math.min(steps.length - 1, k));
+    var grads = [], done = [];
+    for (var n = 0; n < nodes.length; n++) { grads.push('0.0000'); done.push(false); }
+    for (var s = 0; s <= k; s++) {
+      steps[s].grads.forEach(function (pair) { grads[pair[0]] = pair[1]; });
+      if (s < k) { steps[s].done.forEach(function (n) { done[n] = true; }); }
+    }
+    var step = steps[k], updated = {};
+    step.updated.forEach(function (n) { updated[n] = true; });
+    for (n = 0; n < nodes.length; n++) {
+      var isCurrent = n === step.node;
+      setClass(nodes[n], 'current', isCurrent);
+      setClass(nodes[n], 'updated', !isCurrent && !!updated[n]);
+      setClass(nodes[n], 'done', !isCurrent && !updated[n] && done[n]);
+      setClass(ops[n], 'current', isCurrent);
+      setClass(ops[n], 'done', !isCurrent && done[n]);
+      edges[n].forEach(function (e) { setClass(e, 'active', isCurrent); });
+      if (gradTexts[n]) { gradTexts[n].textContent = 'grad ' + pad(grads[n], data.width[n]); }
+    }
     current = k;
     slider.value = String(k);
-    counter.textContent = 'Step ' + (k + 1) + ' / ' + frames.length;
+    counter.textContent = 'Step ' + (k + 1) + ' / ' + steps.length;
+    explain.innerHTML = step.caption;
     prev.disabled = k === 0;
-    next.disabled = k === frames.length - 1;
+    next.disabled = k === steps.length - 1;
+    follow([nodes[step.node], ops[step.node]]);
   }
+  function follow(els) {
+    // keep the node being processed (and its op) in view when the graph is bigger than its pane
+    var rects = els.filter(Boolean).map(function (el) { return el.getBoundingClientRect(); });
+    if (!rects.length) { return; }
+    var box = {
+      left: Math.min.apply(null, rects.map(function (r) { return r.left; })),
+      right: Math.max.apply(null, rects.map(function (r) { return r.right; })),
+      top: Math.min.apply(null, rects.map(function (r) { return r.top; })),
+      bottom: Math.max.apply(null, rects.map(function (r) { return r.bottom; }))
+    };
+    var pane = viewport.getBoundingClientRect();
+    if (box.left < pane.left || box.right > pane.right) {
+      viewport.scrollLeft += box.left - pane.left - (pane.width - (box.right - box.left)) / 2;
+    }
+    if (box.top < pane.top || box.bottom > pane.bottom) {
+      viewport.scrollTop += box.top - pane.top - (pane.height - (box.bottom - box.top)) / 2;
+    }
+  }
+  // zoom: the drawing's own size (in CSS px) times a factor
+  var box = svg.viewBox.baseVal, natural = {w: box.width * 4 / 3, h: box.height * 4 / 3}, zoom = 1;
+  function setZoom(z) {
+    zoom = Math.max(0.2, Math.min(4, z));
+    svg.setAttribute('width', (natural.w * zoom).toFixed(1) + 'px');
+    svg.setAttribute('height', (natural.h * zoom).toFixed(1) + 'px');
+    zoomLevel.textContent = Math.round(zoom * 100) + '%';
+  }
+  function fit() {
+    var w = viewport.clientWidth - 24, h = viewport.clientHeight - 24;
+    return Math.min(w / natural.w, h / natural.h);
+  }
+  document.getElementById('zoom-in').addEventListener('click', function () { setZoom(zoom * 1.25); });
+  document.getElementById('zoom-out').addEventListener('click', function () { setZoom(zoom / 1.25); });
+  document.getElementById('zoom-fit').addEventListener('click', function () { setZoom(fit()); });
   function stop() {
     if (timer !== null) { clearInterval(timer); timer = null; }
     play.innerHTML = '&#9654; Play';
   }
   function start() {
-    if (current === frames.length - 1) { show(0); }
+    if (current === steps.length - 1) { show(0); }
     play.innerHTML = '&#10074;&#10074; Pause';
     timer = setInterval(function () {
       show(current + 1);
-      if (current >= frames.length - 1) { stop(); }
+      if (current >= steps.length - 1) { stop(); }
     }, 900);
   }
   play.addEventListener('click', function () { if (timer === null) { start(); } else { stop(); } });
@@ -791,11 +884,19 @@ _SCRIPT = """(function () {
     // Space: handling those keys here too would take two steps at once.
     if (e.target === slider && (e.key === 'ArrowLeft' || e.key === 'ArrowRight')) { return; }
     if (e.target.tagName === 'BUTTON' && (e.key === ' ' || e.key === 'Enter')) { return; }
-    if (e.key === 'ArrowRight') { stop(); show(current + 1); e.preventDefault(); }
-    else if (e.key === 'ArrowLeft') { stop(); show(current - 1); e.preventDefault(); }
-    else if (e.key === 'Home') { stop(); show(0); e.preventDefault(); }
-    else if (e.key === 'End') { stop(); show(frames.length - 1); e.preventDefault(); }
-    else if (e.key === ' ') { if (timer === null) { start(); } else { stop(); } e.preventDefault(); }
+    if (e.ctrlKey || e.metaKey || e.altKey) { return; }
+    if (e.key === 'ArrowRight') { stop(); show(current + 1); }
+    else if (e.key === 'ArrowLeft') { stop(); show(current - 1); }
+    else if (e.key === 'Home') { stop(); show(0); }
+    else if (e.key === 'End') { stop(); show(steps.length - 1); }
+    else if (e.key === ' ') { if (timer === null) { start(); } else { stop(); } }
+    else if (e.key === '+' || e.key === '=') { setZoom(zoom * 1.25); }
+    else if (e.key === '-') { setZoom(zoom / 1.25); }
+    else if (e.key === '0') { setZoom(fit()); }
+    else { return; }
+    e.preventDefault();
   });
+  // Start readable: fit the window, but never below 13 px text (14 pt at 70%) nor above 150%.
+  setZoom(Math.max(0.7, Math.min(1.5, fit())));
   show(0);
 })();"""

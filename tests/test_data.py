@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 
+import numpy as np
 import pytest
+from numpy.testing import assert_array_equal
 
+from scratchgrad.data import digits as digits_module
 from scratchgrad.data import (
     DataFileError,
     binary_labels,
@@ -16,9 +20,12 @@ from scratchgrad.data import (
     make_spirals,
     make_xor,
     minibatches,
+    stratified_split,
+    toy_dataset,
     train_test_split,
     tutorial,
 )
+from scratchgrad.data.digits import load_digits
 
 GENERATORS = [make_moons, make_circles, make_spirals, make_xor]
 
@@ -203,3 +210,79 @@ def test_minibatches_errors_come_at_the_call():
         minibatches([[1.0], [2.0]], [1.0], 1)
     with pytest.raises(ValueError, match="no samples"):
         minibatches([], [], 1)
+
+
+# ---- arrays: digits, splits and batches for the tensor engine ----------------------------------------------------------------------------------------------
+
+
+def test_digits_split_is_fixed_stratified_and_scaled() -> None:
+    a, b = load_digits(scale="unit"), load_digits(scale="unit")
+    assert a.X_train.shape == (1438, 64) and a.X_test.shape == (359, 64)
+    assert a.X_train.dtype == np.float64 and a.y_train.dtype == np.int64
+    assert_array_equal(a.X_train, b.X_train)
+    assert_array_equal(a.y_test, b.y_test)
+    assert a.X_train.min() == 0.0 and a.X_train.max() == 1.0
+    test_counts = np.bincount(a.y_test, minlength=10)
+    assert test_counts.min() >= 34 and test_counts.max() <= 37  # 20% of each class
+    assert not np.array_equal(load_digits(seed=5).y_test, a.y_test)
+    s = load_digits()  # standardized by default
+    assert np.abs(s.X_train.mean(axis=0)).max() < 1e-12
+    assert_array_equal(s.y_train, a.y_train)
+    assert np.allclose(s.transform(a.X_test * 16), s.X_test)
+    with pytest.raises(ValueError, match="scale must be one of 'unit', 'standard'"):
+        load_digits(scale="minmax")
+    with pytest.raises(ValueError, match="test_fraction must be between 0 and 1"):
+        load_digits(test_fraction=1.0)
+
+
+def test_stratified_split_covers_every_index_once() -> None:
+    y = np.repeat(np.arange(3), [10, 20, 30])
+    train, test = stratified_split(y, 0.1, seed=0)
+    assert sorted(np.concatenate([train, test]).tolist()) == list(range(60))
+    assert np.bincount(y[test]).tolist() == [1, 2, 3]
+
+
+def test_missing_scikit_learn_names_the_extra(monkeypatch) -> None:
+    digits_module._raw_digits.cache_clear()
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    try:
+        with pytest.raises(ImportError, match=r"pip install scratchgrad\[digits\]"):
+            load_digits()
+    finally:
+        digits_module._raw_digits.cache_clear()
+
+
+def test_minibatches_cover_the_data_once_per_epoch() -> None:
+    X, y = np.arange(20.0).reshape(10, 2), np.arange(10)
+    batches = list(minibatches(X, y, 4, seed=0))
+    assert [len(b) for b, _ in batches] == [4, 4, 2]
+    seen = np.concatenate([yb for _, yb in batches])
+    assert sorted(seen.tolist()) == list(range(10)) and seen.tolist() != list(range(10))
+    for xb, yb in batches:
+        assert_array_equal(xb[:, 0] / 2, yb)  # rows stay paired with their labels
+    assert [len(b) for b, _ in minibatches(X, y, 4, drop_last=True, seed=0)] == [4, 4]
+    assert [yb.tolist() for _, yb in minibatches(X, y, 5, shuffle=False)] == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    rng = np.random.default_rng(1)
+    first, second = [yb.tolist() for _, yb in minibatches(X, y, 10, seed=rng)], [yb.tolist() for _, yb in minibatches(X, y, 10, seed=rng)]
+    assert first != second  # a shared generator gives each epoch a new order
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        next(minibatches(X, y, 0))
+    with pytest.raises(ValueError, match="X has 10 samples but y has 9"):
+        next(minibatches(X, y[:9], 2))
+
+
+def test_toy_datasets_as_arrays() -> None:
+    from scratchgrad import data
+
+    X, y = toy_dataset("moons", 50, noise=0.1, seed=2)
+    X_list, y_list = data.make_moons(50, noise=0.1, seed=2)
+    assert X.shape == (50, 2) and y.shape == (50,) and X.dtype == np.float64
+    assert_array_equal(X, np.array(X_list))
+    assert_array_equal(y, np.array(y_list))
+    assert set(np.unique(y)) == {-1.0, 1.0}
+    for name in ("circles", "spirals", "xor"):
+        assert toy_dataset(name, 30, seed=0)[0].shape == (30, 2)
+    assert toy_dataset("xor", 10, seed=0, dtype=np.float32)[0].dtype == np.float32
+    with pytest.raises(ValueError, match="unknown toy data set 'blobs'; choose one of moons, circles, spirals, xor"):
+        toy_dataset("blobs")

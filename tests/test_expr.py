@@ -216,7 +216,7 @@ SEED_NEURON = "tanh(x1*w1 + x2*w2 + b)"
 SEED_INPUTS = {"x1": 2.0, "x2": 0.0, "w1": -3.0, "w2": 1.0, "b": 6.0}
 
 
-def test_the_seed_neuron_gives_the_seeds_numbers() -> None:
+def test_the_tutorial_neuron_gives_the_tutorials_numbers() -> None:
     leaves = {name: Value(v) for name, v in SEED_INPUTS.items()}
     o = evaluate(SEED_NEURON, leaves)
     o.backward()
@@ -265,7 +265,7 @@ def test_a_variable_used_twice_is_one_node_with_both_contributions() -> None:
     assert leaves[0].grad == 7.0  # d/dx (x^2 + x) = 2x + 1
 
 
-def test_labels_show_the_sub_expressions_as_the_seed_does() -> None:
+def test_labels_show_the_sub_expressions_as_the_tutorial_does() -> None:
     out = evaluate("tanh(x1*w1 + x2*w2 + b)", SEED_INPUTS)
     labels = {n.label for n in _graph(out)}
     assert {"x1", "w1", "x2", "w2", "b", "x1*w1", "x2*w2", "x1*w1 + x2*w2", "x1*w1 + x2*w2 + b"} <= labels
@@ -315,6 +315,96 @@ def test_a_long_expression_evaluates_without_recursion() -> None:
     assert out.data == 20001.0
     assert [n for n in _graph(out) if n.label == "x"][0].grad == 20001.0
     assert parse(unparse(parse(text))) == parse(text)
+
+
+# ---- hostile input (issue 12) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, column, hint",
+    [
+        ("²", 1, "write powers with **, e.g. x**2"),
+        ("x²", 2, "write powers with **, e.g. x**2"),
+        ("①", 1, "numbers are written with the digits 0-9"),
+        ("₁", 1, "names use plain digits, e.g. x1"),
+        ("x₁ + 1", 2, "names use plain digits, e.g. x1"),
+        ("٣ + 1", 1, "numbers are written with the digits 0-9"),  # an Arabic-Indic digit: no silent 3.0
+    ],
+)
+def test_unicode_digits_are_a_syntax_error_with_a_hint(text: str, column: int, hint: str) -> None:
+    with pytest.raises(ExprSyntaxError) as info:
+        parse(text)
+    assert info.value.column == column and hint in str(info.value)
+    assert f"(U+{ord(text[column - 1]):04X})" in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["\x1b[31mx", "x + \x1b]0;pwned\x07", "x \u202e+ 1", "\x9b2J"])
+def test_messages_never_carry_control_characters(text: str) -> None:
+    with pytest.raises(ExprSyntaxError) as info:
+        parse(text)
+    message = str(info.value)
+    assert all(ch.isprintable() or ch == "\n" for ch in message), repr(message)
+    shown, caret = message.splitlines()[1:]
+    assert caret.index("^") == info.value.column + 1  # still aligned under the column
+
+
+def test_huge_names_are_shortened_in_messages() -> None:
+    name = "a" * 130_000
+    with pytest.raises(UndefinedVariableError) as info:
+        evaluate(f"{name} + 1", {"b" * 130_000: 1.0})
+    assert len(str(info.value)) < 300 and "…" in str(info.value)
+    with pytest.raises(ExprSyntaxError) as syntax:
+        parse(f"{name} {name}")
+    assert len(str(syntax.value)) < 400
+    many = [f"v{i}" for i in range(5000)]
+    with pytest.raises(UndefinedVariableError) as listed:
+        evaluate(" + ".join(many), {})
+    assert "and 4990 more" in str(listed.value) and len(str(listed.value)) < 300
+
+
+def test_did_you_mean_compares_few_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """2,000 unknown names against 2,000 given used to compare every pair (killed at 300 s).
+    Counting the comparisons keeps this a check of the algorithm, not of the machine's speed."""
+    import difflib
+
+    compared = 0
+    original = difflib.SequenceMatcher.set_seq1
+
+    def counting(self: difflib.SequenceMatcher, a: Any) -> None:  # type: ignore[type-arg]
+        nonlocal compared
+        compared += 1
+        original(self, a)
+
+    monkeypatch.setattr(difflib.SequenceMatcher, "set_seq1", counting)
+    unknown = [f"weight_{i}" for i in range(2000)]
+    given = {f"wieght_{i}": 1.0 for i in range(2000)}
+    with pytest.raises(UndefinedVariableError) as info:
+        evaluate(" + ".join(unknown), given)
+    assert compared < 200  # not 4,000,000
+    assert "did you mean 'weight_0' -> 'wieght_0'" in str(info.value)
+
+
+def test_labels_of_a_long_product_are_built_without_long_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each label used to be built from its children's full texts: quadratic time for a long
+    product. Now only the first and last 40 characters of a sub-expression are ever kept."""
+    import scratchgrad.expr as expr
+
+    longest = 0
+    original = expr._combine
+
+    def watching(node: Any, parts: Any) -> Any:
+        nonlocal longest
+        for text, _ in parts:
+            longest = max(longest, len(text) if isinstance(text, str) else 0)
+        return original(node, parts)
+
+    monkeypatch.setattr(expr, "_combine", watching)
+    out = evaluate("*".join(["x"] * 5000), {"x": 1.0})
+    assert longest <= expr.LABEL_WIDTH
+    assert out.label == ("x*" * 20)[:39] + "…"
+    assert evaluate("(a + b)*c", {"a": 1, "b": 2, "c": 3}).label == "(a + b)*c"
+    tail = evaluate(" + ".join(f"v{i}" for i in range(30)) + " + exp(w)", {**{f"v{i}": 0 for i in range(30)}, "w": 0})
+    assert tail.label.startswith("v0 + v1 + v2") and len(tail.label) == 40
 
 
 def test_unused_variables_are_ignored_and_values_are_checked() -> None:

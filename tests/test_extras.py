@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from scratchgrad import _extras
+from scratchgrad import extras as _extras
 
 
-def test_install_hint_names_the_make_target_and_the_exact_packages() -> None:
+def test_install_hint_in_a_clone_names_the_make_target_and_the_editable_install() -> None:
     hint = _extras.install_hint("torch")
-    assert "make install-torch" in hint
-    assert "'torch==2.13.0'" in hint  # read from this installation's metadata, not typed in
+    assert "make install-torch" in hint and "install -e" in hint and "[torch]" in hint
     assert "scratchgrad[" not in hint  # scratchgrad is not on PyPI: that spelling fails from a clone
+
+
+def test_outside_a_clone_the_hint_names_the_exact_packages(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    assert _extras._requirements("torch") == ["torch==2.13.0"]  # read from the metadata, not typed in
+    monkeypatch.setattr(_extras, "__file__", str(tmp_path / "scratchgrad" / "extras.py"))
+    assert _extras.install_hint("torch").endswith("-m pip install 'torch==2.13.0'`")
 
 
 def test_every_extra_of_the_project_has_a_purpose_and_a_make_target() -> None:

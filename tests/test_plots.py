@@ -315,3 +315,25 @@ def test_confusion_matrix_rejects_bad_input(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="table of numbers"):
         plot_confusion_matrix([["a", "b"], ["c", "d"]], path)
     assert not path.exists()
+
+
+def test_a_model_is_drawn_directly_and_scored_like_itself(tmp_path: Path) -> None:
+    """plot_decision_boundary(model, ...) scores the grid on arrays: the same scores as the
+    model's own forward pass, for the scalar MLP and a tensor model alike."""
+    import numpy as np
+
+    from scratchgrad import tensor_nn
+    from scratchgrad.nn import MLP
+    from scratchgrad.plots import model_predictor, plot_decision_boundary
+
+    scalar = MLP(2, [5, 4, 1], activation="relu", output_activation="tanh", seed=3)
+    points = np.array([[0.5, -0.25], [1.5, 2.0], [-1.0, 0.0]])
+    fast = model_predictor(scalar)(points)
+    assert np.allclose(fast, [scalar(p.tolist()).data for p in points], rtol=0, atol=1e-12)
+    tensor = tensor_nn.mlp(2, [4], 3, seed=0)
+    assert model_predictor(tensor)(points).shape == (3, 3)
+    X = [[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]]
+    y = [1.0, 1.0, -1.0, -1.0]
+    assert plot_decision_boundary(scalar, X, y, tmp_path / "b.png", resolution=40).stat().st_size > 1000
+    with pytest.raises(TypeError):
+        model_predictor(object())

@@ -11,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scratchgrad._io
-from scratchgrad import nn
-from scratchgrad.nn import MLP, FORMAT_VERSION, Layer, Module, ModelFileError, Neuron
+from scratchgrad.nn import FORMAT_VERSION, MLP, Layer, ModelFileError, Module, Neuron, files
 
 
 def hexes(model):
@@ -39,10 +38,11 @@ def test_file_contents(tmp_path):
     path = tmp_path / "seed.json"
     MLP(3, [4, 4, 1], seed=0).save(str(path))
     doc = json.loads(path.read_text())
-    assert doc["format"] == "scratchgrad.nn" and doc["version"] == FORMAT_VERSION == 1
-    assert doc["model"] == "MLP"
+    assert doc["format"] == "scratchgrad.model" and doc["version"] == FORMAT_VERSION == 2
+    assert doc["engine"] == "scalar" and doc["model"] == "MLP" and doc["dtype"] == "float64"
     assert doc["architecture"] == {"nin": 3, "nouts": [4, 4, 1], "activation": "tanh", "output_activation": "tanh"}
     assert len(doc["state_dict"]) == 41 and "layers.0.neurons.1.w.2" in doc["state_dict"]
+    assert doc["shapes"] == {name: [] for name in doc["state_dict"]}  # a Value is a scalar
     assert not list(tmp_path.glob(".*.tmp")), "no temporary file left behind"
 
 
@@ -143,7 +143,7 @@ def test_foreign_json(saved):
         MLP.load(saved)
 
 
-@pytest.mark.parametrize("version", [2, 0])
+@pytest.mark.parametrize("version", [3, 1])
 def test_wrong_format_version(saved, version):
     edit(saved, lambda d: d.update(version=version))
     with pytest.raises(ModelFileError, match=f"model\\.json: unsupported format version {version}") as info:
@@ -159,8 +159,8 @@ def test_wrong_architecture_parameter_count(saved):
 
 def test_weights_that_do_not_fit_the_architecture(saved):
     def rename(doc):
-        weights = doc["state_dict"]
-        weights["layers.9.neurons.0.b"] = weights.pop("layers.0.neurons.0.b")
+        for table in (doc["state_dict"], doc["shapes"]):
+            table["layers.9.neurons.0.b"] = table.pop("layers.0.neurons.0.b")
 
     edit(saved, rename)
     with pytest.raises(ModelFileError, match=r"missing keys \(1\): layers\.0\.neurons\.0\.b.*unexpected keys"):
@@ -192,7 +192,7 @@ def test_bad_weight_values(saved):
 def test_wrong_model_class(tmp_path):
     path = tmp_path / "layer.json"
     Layer(3, 2, seed=0).save(path)
-    with pytest.raises(ModelFileError, match="holds model type .Layer., expected .MLP."):
+    with pytest.raises(ModelFileError, match=r"holds model type .Layer. \(scalar engine\), expected .MLP."):
         MLP.load(path)
     edit(path, lambda d: d.update(model="Transformer"))
     with pytest.raises(ModelFileError, match="unknown model type 'Transformer'"):
@@ -252,7 +252,7 @@ def test_failed_serialization_leaves_old_file_intact(saved, monkeypatch):
     def broken_dumps(*args, **kwargs):
         raise RuntimeError("encoder failed")
 
-    monkeypatch.setattr(nn.json, "dumps", broken_dumps)
+    monkeypatch.setattr(files.json, "dumps", broken_dumps)
     with pytest.raises(RuntimeError, match="encoder failed"):
         MLP(3, [4, 4, 1], seed=99).save(saved)
     assert saved.read_bytes() == old

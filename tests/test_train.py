@@ -168,7 +168,7 @@ def test_fit_errors():
     X, y = make_moons(10, seed=0)
     model = MLP(2, [2, 1], seed=0)
     with pytest.raises(ValueError, match=r"labels must be -1.0 or \+1.0, got y\[0\] = 0.0 \(for 0/1 labels"):
-        fit(model, X, [0.0] * 10, progress=False)
+        fit(model, X, [0.0] * 10, loss="hinge", progress=False)
     with pytest.raises(ValueError, match="X has 10 samples but y has 9"):
         fit(model, X, y[:9], progress=False)
     with pytest.raises(ValueError, match=r"X\[1\] has 3 features, the model expects 2"):
@@ -187,7 +187,11 @@ def test_fit_errors():
     with pytest.raises(ValueError, match="different optimizer"):
         fit(model, X, y, optimizer=SGD(model.parameters(), lr=0.1), scheduler=LinearDecay(opt, 5), progress=False)
     with pytest.raises(ValueError, match="needs one score per sample, but the model returns 3 outputs"):
-        fit(MLP(2, [3], seed=0), X, y, progress=False)
+        fit(MLP(2, [3], seed=0), X, y, loss="hinge", progress=False)
+    with pytest.raises(ValueError, match="the model returns 3 outputs per sample, one per class .loss='ce'., but the labels are -1/"):
+        fit(MLP(2, [3], seed=0), X, y, progress=False)  # the default loss for several outputs is 'ce'
+    with pytest.raises(TypeError, match=r"labels must be integer class indices 0, 1, ..., got y\[0\] = 0.5"):
+        fit(MLP(2, [3], seed=0), X, [0.5] * 10, loss="ce", progress=False)
     with pytest.raises(ValueError, match="needs a model with one output per class"):
         fit(model, X, [0] * 10, loss="ce", progress=False)
     with pytest.raises(TypeError, match="X must be a list of samples"):

@@ -37,10 +37,10 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's d
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
-# ---- graphs of the seed ------------------------------------------------------------------------
+# ---- graphs of the tutorial ------------------------------------------------------------------------
 
 
-def seed_L() -> dict[str, Value]:
+def tutorial_L() -> dict[str, Value]:
     a = Value(2.0, label="a")
     b = Value(-3.0, label="b")
     c = Value(10.0, label="c")
@@ -51,7 +51,7 @@ def seed_L() -> dict[str, Value]:
     return dict(a=a, b=b, c=c, e=e, d=d, f=f, L=L)
 
 
-def seed_neuron() -> dict[str, Value]:
+def tutorial_neuron() -> dict[str, Value]:
     x1 = Value(2.0, label="x1"); x2 = Value(0.0, label="x2")
     w1 = Value(-3.0, label="w1"); w2 = Value(1.0, label="w2")
     b = Value(6.8813735870195432, label="b")
@@ -92,11 +92,11 @@ def svg_texts(svg: str) -> list[str]:
     return ["".join(t.itertext()) for t in tree.iter(f"{SVG_NS}text")]
 
 
-# ---- trace and the seed's picture --------------------------------------------------------------
+# ---- trace and the tutorial's picture --------------------------------------------------------------
 
 
 def test_trace_returns_the_seeds_nodes_and_edges() -> None:
-    g = seed_L()
+    g = tutorial_L()
     nodes, edges = trace(g["L"])
     assert nodes == set(g.values())
     expected = {("a", "e"), ("b", "e"), ("e", "d"), ("c", "d"), ("d", "L"), ("f", "L")}
@@ -124,7 +124,7 @@ def test_functions_refuse_a_root_that_is_not_a_value(bad: object, tmp_path: Path
 
 
 def test_draw_dot_options_are_checked() -> None:
-    o = seed_neuron()["o"]
+    o = tutorial_neuron()["o"]
     with pytest.raises(ValueError, match="rankdir"):
         draw_dot(o, rankdir="up")
     with pytest.raises(ValueError, match="format"):
@@ -136,7 +136,7 @@ def test_draw_dot_options_are_checked() -> None:
 
 
 def test_draw_dot_source_is_the_seeds_picture() -> None:
-    g = seed_neuron()
+    g = tutorial_neuron()
     g["o"].backward()
     source = draw_dot(g["o"]).source
     # one record per value, one op node per computed value, edges child -> op -> value
@@ -150,7 +150,7 @@ def test_draw_dot_source_is_the_seeds_picture() -> None:
 
 
 def test_drawing_is_deterministic_and_not_based_on_memory_addresses() -> None:
-    first, second = seed_neuron(), seed_neuron()
+    first, second = tutorial_neuron(), tutorial_neuron()
     first["o"].backward(); second["o"].backward()
     a, b = draw_dot(first["o"]).source, draw_dot(second["o"]).source
     assert a == b
@@ -161,8 +161,8 @@ def test_drawing_is_deterministic_and_not_based_on_memory_addresses() -> None:
 
 
 @needs_dot
-def test_svg_of_the_seed_neuron_holds_every_label_and_number(tmp_path: Path) -> None:
-    g = seed_neuron()
+def test_svg_of_the_tutorial_neuron_holds_every_label_and_number(tmp_path: Path) -> None:
+    g = tutorial_neuron()
     g["o"].backward()
     out = render(draw_dot(g["o"]), tmp_path / "neuron.svg")
     assert out == tmp_path / "neuron.svg"
@@ -173,7 +173,7 @@ def test_svg_of_the_seed_neuron_holds_every_label_and_number(tmp_path: Path) -> 
         assert "grad %.4f" % node.grad in texts
     for op in ("*", "+", "tanh"):
         assert op in texts
-    # the seed's numbers
+    # the tutorial's numbers
     assert "grad -1.5000" in texts and "grad 1.0000" in texts and "data 0.7071" in texts
 
 
@@ -189,7 +189,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 def test_png_decodes_with_a_plausible_size(tmp_path: Path) -> None:
     import matplotlib.image
 
-    g = seed_neuron()
+    g = tutorial_neuron()
     g["o"].backward()
     out = render(draw_dot(g["o"]), tmp_path / "neuron.png")
     width, height = png_size(out.read_bytes())
@@ -201,7 +201,7 @@ def test_png_decodes_with_a_plausible_size(tmp_path: Path) -> None:
 
 @needs_dot
 def test_pdf_and_dot_source_outputs(tmp_path: Path) -> None:
-    L = seed_L()["L"]
+    L = tutorial_L()["L"]
     assert render(draw_dot(L), tmp_path / "L.pdf").read_bytes()[:5] == b"%PDF-"
     source = render(draw_dot(L), tmp_path / "L.dot").read_text(encoding="utf-8")
     assert source == draw_dot(L).source
@@ -211,7 +211,7 @@ def test_pdf_and_dot_source_outputs(tmp_path: Path) -> None:
 
 
 def test_render_refuses_unknown_suffix_missing_folder_and_non_drawings(tmp_path: Path) -> None:
-    L = seed_L()["L"]
+    L = tutorial_L()["L"]
     with pytest.raises(ValueError, match=r"\.jpeg"):
         render(draw_dot(L), tmp_path / "L.jpeg")
     with pytest.raises(FileNotFoundError, match="does not exist"):
@@ -222,7 +222,7 @@ def test_render_refuses_unknown_suffix_missing_folder_and_non_drawings(tmp_path:
 
 @needs_dot
 def test_draw_dot_displays_inline_in_jupyter() -> None:
-    g = seed_L()
+    g = tutorial_L()
     bundle = draw_dot(g["L"])._repr_mimebundle_()
     svg = bundle["image/svg+xml"]
     assert "data -8.0000" in svg_texts(svg)
@@ -320,7 +320,7 @@ def test_compact_false_draws_every_value_with_a_warning() -> None:
 
 
 def test_small_graphs_are_drawn_in_full_without_warning_unless_asked() -> None:
-    o = seed_neuron()["o"]
+    o = tutorial_neuron()["o"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert record_count(draw_dot(o).source) == 10
@@ -339,6 +339,36 @@ def test_compact_view_counts_nans_instead_of_hiding_them() -> None:
     root = sum_values(parts)
     source = draw_compact(root).source
     assert "3 × *" in source and "data -2.0000 … 6.0000 (1 nan)" in source
+
+
+def test_a_long_chain_of_one_op_is_one_box() -> None:
+    """x*x*...*x with 40,000 factors: each product feeds the next, so the compact view used to
+    give each its own box and dot ran for minutes before failing; now the chain is one box."""
+    x = Value(1.0001, label="x")
+    product = x
+    for _ in range(39_999):
+        product = product * x
+    product.label = "p"
+    with pytest.warns(LargeGraphWarning, match="40000 values"):
+        source = draw_dot(product).source
+    assert record_count(source) == 2  # the chain and the root
+    assert "39998 × *" in source and "40,000 values in 2 boxes" in source
+    # short chains keep their own boxes (the tutorial's neuron: n = (x1*w1 + x2*w2) + b)
+    assert "n = +" in draw_dot(tutorial_neuron()["o"], compact=True).source
+
+
+def test_a_compact_view_with_too_many_boxes_groups_by_op_and_says_so() -> None:
+    from scratchgrad.viz import MAX_COMPACT_BOXES
+
+    x = Value(0.5, label="x")
+    node = x
+    ops = [Value.tanh, Value.exp, Value.sigmoid]
+    for i in range(3 * MAX_COMPACT_BOXES):  # no two neighbours share an op: no chains, all different
+        node = ops[i % 3](node * 0.5)
+    with pytest.warns(LargeGraphWarning) as caught:
+        source = draw_dot(node).source
+    assert any("one box per operation" in str(w.message) for w in caught)
+    assert record_count(source) <= 6 and "a box holds every value computed by the same op" in source
 
 
 # ---- backward, step by step ---------------------------------------------------------------------
@@ -367,7 +397,7 @@ def engine_order(root: Value) -> list[Value]:
 
 
 def test_steps_follow_the_engines_real_order_and_end_with_its_gradients() -> None:
-    twin_a, twin_b = seed_neuron(), seed_neuron()
+    twin_a, twin_b = tutorial_neuron(), tutorial_neuron()
     order = engine_order(twin_a["o"])
     assert [n.label for n in order] == ["o", "n", "x1*w1 + x2*w2", "x2*w2", "x1*w1"]
     steps = list(backward_steps(twin_b["o"]))
@@ -379,7 +409,7 @@ def test_steps_follow_the_engines_real_order_and_end_with_its_gradients() -> Non
 
 
 def test_each_step_records_the_chain_rule_and_a_snapshot() -> None:
-    g = seed_neuron()
+    g = tutorial_neuron()
     steps = list(backward_steps(g["o"]))
     first = steps[0]
     assert isinstance(first, BackwardStep) and first.node is g["o"] and first.grad == 1.0
@@ -394,7 +424,7 @@ def test_each_step_records_the_chain_rule_and_a_snapshot() -> None:
 
 
 def test_steps_are_lazy_and_write_gradients_as_they_go() -> None:
-    g = seed_neuron()
+    g = tutorial_neuron()
     for node in g.values():
         node.grad = 7.0
     steps = backward_steps(g["o"])
@@ -408,7 +438,7 @@ def test_steps_are_lazy_and_write_gradients_as_they_go() -> None:
 
 
 def test_steps_accumulate_into_leaves_like_backward_and_accept_a_seed_gradient() -> None:
-    a, b = seed_L(), seed_L()
+    a, b = tutorial_L(), tutorial_L()
     a["L"].backward(2.0); a["L"].backward(2.0)
     list(backward_steps(b["L"], 2.0)); list(backward_steps(b["L"], 2.0))
     for name in a:
@@ -489,117 +519,209 @@ def test_steps_match_backward_on_random_graphs(spec_and_leaves: tuple) -> None:
 
 # ---- the step-through page ------------------------------------------------------------------------
 
-FRAME = re.compile(r'<figure class="frame" id="frame-(\d+)" data-step="(\d+)" data-node="(v\d+)" data-label="([^"]*)"')
+STEPS = re.compile(r'<script type="application/json" id="steps">(.*?)</script>', re.S)
 
 
-def frames_of(page: str) -> list[tuple[int, str, str]]:
-    return [(int(m.group(2)), m.group(3), m.group(4)) for m in FRAME.finditer(page)]
+def page_data(page: str) -> dict:
+    """The steps a page's script plays: per step the node, its label, the caption, the
+    gradients that changed and the nodes done after it."""
+    import json
+
+    match = STEPS.search(page)
+    assert match is not None, "no step data in the page"
+    return json.loads(match.group(1))
+
+
+def replayed_grads(page: str, upto: int) -> dict[int, str]:
+    """The gradient text of every node after step ``upto``, as the page's script shows it."""
+    grads: dict[int, str] = {}
+    for step in page_data(page)["steps"][: upto + 1]:
+        grads.update({index: text for index, text in step["grads"]})
+    return grads
 
 
 @needs_dot
-def test_page_has_one_frame_per_step_in_backwards_order(tmp_path: Path) -> None:
-    twin_a, twin_b = seed_neuron(), seed_neuron()
+def test_page_has_one_step_per_node_in_backwards_order(tmp_path: Path) -> None:
+    twin_a, twin_b = tutorial_neuron(), tutorial_neuron()
     order = [n.label for n in engine_order(twin_a["o"])]
-    out = animate_backward(twin_b["o"], tmp_path / "steps.html", title="The seed's neuron")
+    out = animate_backward(twin_b["o"], tmp_path / "steps.html", title="The tutorial's neuron")
     page = out.read_text(encoding="utf-8")
-    frames = frames_of(page)
-    assert [label for _, _, label in frames] == order
-    assert [index for index, _, _ in frames] == list(range(len(order)))
-    assert page.count("<svg") == len(order) and 'data-count="5"' in page
-    assert "<title>The seed&#x27;s neuron</title>" in page
-    # the first frame shows, the others wait; captions spell out the chain rule
-    assert re.search(r'id="frame-0"[^>]*data-label="o">', page)
-    assert all(re.search(rf'id="frame-{k}"[^>]* hidden>', page) for k in range(1, 5))
-    assert "x1.grad += -3.0000 × 0.5000 → -1.5000" in page
-    # the highlighted node of each frame is the one being processed
-    for index, name, _ in frames:
-        body = page.split(f'id="frame-{index}"', 1)[1].split("</figure>", 1)[0]
-        node_group = re.search(rf'<g id="f{index}-{name}" class="node">\s*<polygon fill="([^"]+)"', body)
-        assert node_group and node_group.group(1) == "#ffca28"
+    steps = page_data(page)["steps"]
+    assert [step["label"] for step in steps] == order
+    assert 'data-count="5"' in page and "Step 1 / 5" in page
+    assert "<title>The tutorial&#x27;s neuron</title>" in page
+    # captions spell out the chain rule; the first one is in the page before any script runs
+    assert any("x1.grad += -3.0000 × 0.5000 → -1.5000" in step["caption"] for step in steps)
+    assert steps[0]["caption"] in page.split('<section id="explain"', 1)[1]
+    # the node processed in each step is the one drawn with that label
+    svg = re.search(r"<svg.*?</svg>", page, re.S).group(0)
+    for step in steps:
+        group = re.search(rf'<g id="v{step["node"]}" class="node">(.*?)</g>', svg, re.S)
+        assert group and step["label"] in svg_texts(f'<svg xmlns="http://www.w3.org/2000/svg">{group.group(1)}</svg>')
     # the user's gradients are left as they were
     assert all(node.grad == 0.0 for node in twin_b.values())
 
 
 @needs_dot
-def test_every_frame_has_the_same_layout_and_the_last_holds_all_gradients(tmp_path: Path) -> None:
-    g = seed_neuron()
+def test_one_drawing_serves_every_step_and_the_last_holds_all_gradients(tmp_path: Path) -> None:
+    g = tutorial_neuron()
     page = animate_backward(g["o"], tmp_path / "steps.html").read_text(encoding="utf-8")
-    bodies = page.split('<figure class="frame"')[1:]
-    geometry = [re.findall(r'points="([^"]+)"', body) for body in bodies]
-    assert len(geometry) == 5 and all(g == geometry[0] for g in geometry)
+    assert page.count("<svg") == 1  # one layout: nothing can move between steps
+    svg = re.search(r"<svg.*?</svg>", page, re.S).group(0)
+    drawn = [t.replace("\u00a0", " ") for t in svg_texts(svg)]
+    assert sum(1 for t in drawn if t.startswith("grad") and t.split()[-1] == "0.0000") == 10  # before backward
     g["o"].backward()
-    last = [t.replace("\u00a0", " ") for t in svg_texts(re.search(r"<svg.*?</svg>", bodies[-1], re.S).group(0))]
-    for node in g.values():
-        assert any(t.startswith("grad") and t.split()[-1] == "%.4f" % node.grad for t in last)
-    first = [t.replace("\u00a0", " ") for t in svg_texts(re.search(r"<svg.*?</svg>", bodies[0], re.S).group(0))]
-    assert sum(1 for t in first if t.startswith("grad") and t.split()[-1] == "0.0000") == 8
+    order = sorted(g.values(), key=lambda node: int(re.search(
+        rf'<g id="v(\d+)" class="node">\s*<polygon[^>]*/>\s*<text[^>]*>{re.escape(node.label)}</text>', svg
+    ).group(1)))  # fmt: skip
+    last = replayed_grads(page, len(page_data(page)["steps"]) - 1)
+    index_of = {node: int(re.search(
+        rf'<g id="v(\d+)" class="node">\s*<polygon[^>]*/>\s*<text[^>]*>{re.escape(node.label)}</text>', svg
+    ).group(1)) for node in order}  # fmt: skip
+    for node, index in index_of.items():
+        assert last[index] == "%.4f" % node.grad, node.label
+    # each grad text is padded to its widest value over all steps, so one layout fits them all
+    widths = page_data(page)["width"]
+    assert all(len(text) <= widths[i] for step in page_data(page)["steps"] for i, text in step["grads"])
 
 
 @needs_dot
-def test_page_of_a_lone_leaf_has_one_frame(tmp_path: Path) -> None:
+def test_page_of_a_lone_leaf_has_one_step(tmp_path: Path) -> None:
     leaf = Value(3.0, label="x")
     page = animate_backward(leaf, tmp_path / "leaf.html").read_text(encoding="utf-8")
-    assert frames_of(page) == [(0, "v0", "x")]
+    steps = page_data(page)["steps"]
+    assert [(s["node"], s["label"]) for s in steps] == [(0, "x")]
+    assert steps[0]["grads"] == [[0, "1.0000"]]
     assert "no inputs, so nothing flows further" in page
     assert leaf.grad == 0.0
 
 
 @needs_dot
 def test_page_is_self_contained(tmp_path: Path) -> None:
-    page = animate_backward(seed_L()["L"], tmp_path / "L.html").read_text(encoding="utf-8")
+    page = animate_backward(tutorial_L()["L"], tmp_path / "L.html").read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert "<link" not in page and "@import" not in page and "url(" not in page
     assert "<script src" not in page
     ids = re.findall(r'\bid="([^"]+)"', page)
-    assert len(ids) == len(set(ids))  # frames' SVG ids are made unique
+    assert len(ids) == len(set(ids))
+
+
+@needs_dot
+def test_page_size_grows_with_the_graph_not_its_square(tmp_path: Path) -> None:
+    """One drawing and per-step changes: the 130 values of the tutorial MLP's loss on 4 samples
+    took 16 MB as one picture per step; now far below a megabyte, and bigger graphs are allowed."""
+    small, _ = mlp_loss(samples=1, sizes=(3, 4, 4, 1))
+    big, _ = mlp_loss(samples=6, sizes=(3, 4, 4, 1))
+    small_size = animate_backward(small, tmp_path / "small.html").stat().st_size
+    big_size = animate_backward(big, tmp_path / "big.html").stat().st_size
+    values = len(trace(big)[0])
+    assert values > 150  # above the old limit of one-picture-per-step pages
+    assert big_size < 1_000_000
+    assert big_size / small_size < 2 * values / len(trace(small)[0])  # linear, not quadratic
 
 
 def test_page_refuses_big_graphs_and_wrong_suffix(tmp_path: Path) -> None:
     loss, _ = mlp_loss(samples=1)
-    with pytest.raises(ValueError, match=r"\d+ values, more than max_nodes=150"):
-        animate_backward(loss, tmp_path / "big.html")
+    with pytest.raises(ValueError, match=r"\d+ values, more than max_nodes=100"):
+        animate_backward(loss, tmp_path / "big.html", max_nodes=100)
     with pytest.raises(ValueError, match=r"\.html"):
-        animate_backward(seed_L()["L"], tmp_path / "L.svg")
+        animate_backward(tutorial_L()["L"], tmp_path / "L.svg")
     with pytest.raises(FileNotFoundError):
-        animate_backward(seed_L()["L"], tmp_path / "nope" / "L.html")
+        animate_backward(tutorial_L()["L"], tmp_path / "nope" / "L.html")
     assert not list(tmp_path.iterdir())
 
 
-@needs_dot
-def test_page_works_in_a_browser(tmp_path: Path) -> None:
-    """Slider, buttons and keys, in a real headless Chromium when one is available."""
+def open_in_chromium(path: Path, width: int, height: int):  # type: ignore[no-untyped-def]
+    """A headless Chromium page showing ``path`` (a context manager), or a skip without one."""
+    import contextlib
+
     playwright = pytest.importorskip("playwright.sync_api")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("no chromium to drive")
-    out = animate_backward(seed_neuron()["o"], tmp_path / "steps.html")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(out.as_uri())
 
-            def visible() -> list[str]:
-                return page.eval_on_selector_all(".frame", "fs => fs.filter(f => !f.hidden).map(f => f.id)")
+    @contextlib.contextmanager
+    def session():  # type: ignore[no-untyped-def]
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            try:
+                page = browser.new_page(viewport={"width": width, "height": height})
+                errors: list[str] = []
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.goto(path.as_uri())
+                yield page
+                assert errors == []
+            finally:
+                browser.close()
 
-            assert visible() == ["frame-0"] and page.inner_text("#counter") == "Step 1 / 5"
-            page.keyboard.press("ArrowRight")
-            page.keyboard.press("ArrowRight")
-            assert visible() == ["frame-2"] and page.input_value("#slider") == "2"
-            page.click("#prev")
-            assert visible() == ["frame-1"]
-            page.keyboard.press("End")
-            assert visible() == ["frame-4"] and page.is_disabled("#next")
-            page.fill("#slider", "3")  # dragging the slider
-            assert visible() == ["frame-3"] and page.inner_text("#counter") == "Step 4 / 5"
-            page.click("#play")
-            page.wait_for_function("document.getElementById('frame-4').hidden === false", timeout=5000)
-            assert "Play" in page.inner_text("#play")  # stops by itself at the last frame
-            assert errors == []
-        finally:
-            browser.close()
+    return session()
+
+
+CURRENT_NODE = "() => [...document.querySelectorAll('g.node.current')].map(g => g.id).filter(id => !id.endsWith('_op'))"
+GRAD_OF = "id => [...document.getElementById(id).querySelectorAll('text')].pop().textContent"
+
+
+@needs_dot
+def test_page_works_in_a_browser(tmp_path: Path) -> None:
+    """Slider, buttons and keys in a real headless Chromium: the highlight and the gradients follow."""
+    out = animate_backward(tutorial_neuron()["o"], tmp_path / "steps.html")
+    steps = page_data(out.read_text(encoding="utf-8"))["steps"]
+    node = [f"v{step['node']}" for step in steps]
+    with open_in_chromium(out, 1280, 800) as page:
+        def current() -> list[str]:
+            return page.evaluate(CURRENT_NODE)
+
+        assert current() == [node[0]] and page.inner_text("#counter") == "Step 1 / 5"
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        assert current() == [node[2]] and page.input_value("#slider") == "2"
+        page.click("#prev")
+        assert current() == [node[1]]
+        page.keyboard.press("End")
+        assert current() == [node[4]] and page.is_disabled("#next")
+        # the last step shows backward()'s gradients, e.g. x1's -1.5
+        x1 = next(i for i, t in replayed_grads(out.read_text(encoding="utf-8"), 4).items() if t == "-1.5000")
+        assert page.evaluate(GRAD_OF, f"v{x1}").replace("\u00a0", " ").split() == ["grad", "-1.5000"]
+        page.keyboard.press("Home")
+        assert page.evaluate(GRAD_OF, f"v{x1}").replace("\u00a0", " ").split() == ["grad", "0.0000"]
+        page.fill("#slider", "3")  # dragging the slider
+        assert current() == [node[3]] and page.inner_text("#counter") == "Step 4 / 5"
+        assert "Chain rule" in page.inner_text("#explain")
+        page.click("#play")
+        page.wait_for_function("document.getElementById('counter').textContent === 'Step 5 / 5'", timeout=5000)
+        page.wait_for_function("document.getElementById('play').textContent.includes('Play')", timeout=5000)
+
+
+@needs_dot
+@pytest.mark.parametrize("width, height", [(1280, 800), (800, 600)])
+def test_page_is_readable_with_zoom_and_a_fixed_layout(width: int, height: int, tmp_path: Path) -> None:
+    """Text of at least 13 px, a graph that fills its pane, zoom buttons, no page-wide scrolling,
+    and a graph that stays put while the explanation beside it changes length."""
+    out = animate_backward(tutorial_neuron()["o"], tmp_path / "steps.html", title="The tutorial's neuron")
+    with open_in_chromium(out, width, height) as page:
+        font = "() => Math.min(...[...document.querySelectorAll('#canvas svg text')].map(t => " \
+               "parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a))"  # fmt: skip
+        assert page.evaluate(font) >= 13
+        geometry = "() => { const s = document.querySelector('#canvas svg').getBoundingClientRect(), " \
+                   "v = document.getElementById('viewport').getBoundingClientRect(); " \
+                   "return [s.width, s.height, v.left, v.top, v.width, v.height]; }"  # fmt: skip
+        svg_w, svg_h, *pane = page.evaluate(geometry)
+        assert svg_w >= 0.6 * pane[2] or svg_h >= 0.6 * pane[3]  # no mostly empty page
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= width  # the page itself never scrolls
+        assert page.evaluate("document.scrollingElement.scrollHeight") <= height
+        for k in range(5):  # captions of different lengths: the graph's pane does not move
+            page.fill("#slider", str(k))
+            assert page.evaluate(geometry)[2:] == pane
+        page.click("#zoom-in")
+        bigger = page.evaluate(geometry)[0]
+        assert bigger > svg_w * 1.2 and page.evaluate(font) > 13
+        page.keyboard.press("-")
+        page.keyboard.press("-")
+        assert page.evaluate(geometry)[0] < svg_w
+        page.click("#zoom-fit")
+        fitted = page.evaluate(geometry)
+        assert fitted[0] <= pane[2] and fitted[1] <= pane[3]
+        page.screenshot(path=str(tmp_path / f"steps-{width}.png"))
 
 
 # ---- without Graphviz -----------------------------------------------------------------------------

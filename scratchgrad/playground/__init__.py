@@ -14,10 +14,10 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from scratchgrad.playground.config import ConfigError, PlaygroundConfig
-
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+
+    from scratchgrad.playground.config import ConfigError, PlaygroundConfig
 
 __all__ = ["ConfigError", "PlaygroundConfig", "create_app", "serve"]
 
@@ -45,6 +45,16 @@ def create_app(*args: Any, **kwargs: Any) -> Starlette:
     from scratchgrad.playground.server import create_app as _create_app
 
     return _create_app(*args, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    # The settings load numpy; importing the package must not, so that `serve` can ask
+    # for one BLAS thread before numpy starts (see _single_threaded_blas).
+    if name in ("ConfigError", "PlaygroundConfig"):
+        from scratchgrad.playground import config
+
+        return getattr(config, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

@@ -13,18 +13,24 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-DATASETS = ("moons", "circles", "spirals", "xor")
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
-LOSSES = ("hinge", "mse", "bce")
-OPTIMIZERS = ("sgd", "momentum", "adam")
-ENGINES = ("tensor", "scalar")
+from scratchgrad.playground import data, model
+
+PROBLEMS = data.PROBLEMS
+DATASETS = data.DATASETS
+FEATURES = tuple(data.FEATURES)
+ACTIVATIONS = model.ACTIVATIONS
+LOSSES = model.LOSSES
+OPTIMIZERS = model.OPTIMIZERS
+REGULARIZATIONS = model.REGULARIZATIONS
+ENGINES = model.ENGINES
 
 MAX_HIDDEN_LAYERS = 8
-MAX_NEURONS = 64
+MAX_NEURONS = 16
 MIN_POINTS = 10
 MAX_POINTS = 2000
 MAX_NOISE = 1.0
 MAX_LEARNING_RATE = 10.0
+MAX_REGULARIZATION_RATE = 10.0
 MAX_BATCH_SIZE = MAX_POINTS
 MIN_TEST_FRACTION = 0.1
 MAX_TEST_FRACTION = 0.9
@@ -48,36 +54,65 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class PlaygroundConfig:
-    """The data set, the network and how to train it; every field is bounded."""
+    """The problem, data, features, network and how to train it; every field is bounded.
 
+    ``activations`` names each hidden layer's activation (as many as ``hidden`` has
+    layers; a single name, or the same name repeated, applies to every layer); the output
+    neuron's follows from the problem and the loss.
+    """
+
+    problem: str = "classification"
     dataset: str = "moons"
     noise: float = 0.1
     n_points: int = 200
     test_fraction: float = 0.5
+    batch_size: int = 10
+    features: tuple[str, ...] = ("x1", "x2")
     hidden: tuple[int, ...] = (8, 8)
-    activation: str = "tanh"
-    loss: str = "hinge"
+    activations: tuple[str, ...] = ("tanh", "tanh")
+    loss: str = "bce"
+    regularization: str = "none"
+    regularization_rate: float = 0.0
     optimizer: str = "sgd"
     learning_rate: float = 0.1
-    batch_size: int = 10
     engine: str = "tensor"
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if len(self.activations) != len(self.hidden) and len(set(self.activations)) == 1:
+            # One activation for every layer, e.g. the default with other hidden sizes.
+            object.__setattr__(self, "activations", self.activations[:1] * len(self.hidden))
+        _check_choice("problem", self.problem, PROBLEMS)
         _check_choice("dataset", self.dataset, DATASETS)
-        _check_choice("activation", self.activation, ACTIVATIONS)
         _check_choice("loss", self.loss, LOSSES)
+        _check_choice("regularization", self.regularization, REGULARIZATIONS)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("engine", self.engine, ENGINES)
+        kind = data.problem_of(self.dataset)
+        if kind is not None and kind != self.problem:
+            sets = data.CLASSIFICATION_SETS if self.problem == "classification" else data.REGRESSION_SETS
+            raise ConfigError(
+                f"dataset {self.dataset!r} is a {kind} set; for {self.problem} use one of "
+                f"{', '.join(sets)} or csv"
+            )
+        if self.problem == "regression" and self.loss != "mse":
+            raise ConfigError(f"regression trains with loss 'mse' (mean squared error), got {self.loss!r}")
         _check_range("noise", self.noise, 0.0, MAX_NOISE)
         _check_range("n_points", self.n_points, MIN_POINTS, MAX_POINTS)
         _check_range("test_fraction", self.test_fraction, MIN_TEST_FRACTION, MAX_TEST_FRACTION)
         _check_range("batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
         _check_range("seed", self.seed, 0, MAX_SEED)
+        _check_range("regularization_rate", self.regularization_rate, 0.0, MAX_REGULARIZATION_RATE)
         if not (0.0 < self.learning_rate <= MAX_LEARNING_RATE):
             raise ConfigError(
                 f"learning_rate must be in (0, {MAX_LEARNING_RATE:g}], got {self.learning_rate!r}"
             )
+        if not self.features:
+            raise ConfigError("features: choose at least one input feature")
+        for name in self.features:
+            _check_choice("features", name, FEATURES)
+        if len(set(self.features)) != len(self.features):
+            raise ConfigError(f"features: each feature at most once, got {list(self.features)}")
         if len(self.hidden) > MAX_HIDDEN_LAYERS:
             raise ConfigError(
                 f"hidden: at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(self.hidden)}"
@@ -87,6 +122,12 @@ class PlaygroundConfig:
                 raise ConfigError(
                     f"hidden[{index}]: a layer has 1 to {MAX_NEURONS} neurons, got {width}"
                 )
+        if len(self.activations) != len(self.hidden):
+            raise ConfigError(
+                f"activations: one per hidden layer ({len(self.hidden)}), got {len(self.activations)}"
+            )
+        for index, name in enumerate(self.activations):
+            _check_choice(f"activations[{index}]", name, ACTIVATIONS)
         if self.engine == "scalar":
             work = self.n_parameters * self.n_train
             if work > MAX_SCALAR_WORK:
@@ -98,8 +139,18 @@ class PlaygroundConfig:
 
     @property
     def sizes(self) -> tuple[int, ...]:
-        """Layer widths from input to output: (2, *hidden, 1)."""
-        return (2, *self.hidden, 1)
+        """Layer widths from input to output: (number of features, *hidden, 1)."""
+        return (len(self.features), *self.hidden, 1)
+
+    @property
+    def output_activation(self) -> str:
+        """The output neuron's activation (see `model.output_activation`)."""
+        return model.output_activation(self.problem, self.loss)
+
+    @property
+    def layer_activations(self) -> tuple[str, ...]:
+        """Every layer's activation, hidden layers then the output."""
+        return (*self.activations, self.output_activation)
 
     @property
     def n_parameters(self) -> int:
@@ -118,34 +169,53 @@ class PlaygroundConfig:
         return self.n_points - self.n_test
 
     def to_json(self) -> dict[str, Any]:
-        """The settings as JSON-ready values (``hidden`` as a list)."""
+        """The settings as JSON-ready values (tuples as lists)."""
         out = dataclasses.asdict(self)
-        out["hidden"] = list(self.hidden)
+        for name in ("features", "hidden", "activations"):
+            out[name] = list(out[name])
         return out
 
     @classmethod
     def from_json(cls, data: object, base: PlaygroundConfig | None = None) -> PlaygroundConfig:
         """Settings from a JSON object, each given field replacing ``base``'s (default: the defaults).
 
-        Raises ConfigError naming the field for unknown fields, wrong types and values
-        out of range.
+        ``"activation": "relu"`` sets every hidden layer's activation. When ``hidden``
+        changes length without ``activations``, layers keep theirs and new layers take the
+        last one's. Raises ConfigError naming the field for unknown fields, wrong types and
+        values out of range.
         """
         if not isinstance(data, Mapping):
             raise ConfigError(
                 f"settings must be a JSON object, got {_json_type(data)}", status=400
             )
         base = base or cls()
-        unknown = sorted(set(data) - set(_FIELD_TYPES))
+        known = set(_FIELD_TYPES) | {"activation"}
+        unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(
-                f"unknown setting(s) {', '.join(map(repr, unknown))}; known: {', '.join(_FIELD_TYPES)}",
+                f"unknown setting(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}",
                 status=400,
             )
-        changes = {name: _coerce(name, value) for name, value in data.items()}
+        changes = {name: _coerce(name, value) for name, value in data.items() if name != "activation"}
+        hidden = changes.get("hidden", base.hidden)
+        if "activations" in changes and len(changes["activations"]) != len(hidden):
+            raise ConfigError(
+                f"activations: one per hidden layer ({len(hidden)}), got {len(changes['activations'])}"
+            )
+        if "activation" in data:
+            if "activations" in data:
+                raise ConfigError("give either activation (all layers) or activations (one per layer), not both", status=400)
+            everywhere = _coerce("activation", data["activation"])
+            changes["activations"] = tuple(everywhere for _ in hidden)
+        elif "activations" not in changes and len(hidden) != len(base.activations):
+            kept = base.activations[: len(hidden)]
+            filler = base.activations[-1] if base.activations else "tanh"
+            changes["activations"] = kept + tuple(filler for _ in range(len(hidden) - len(kept)))
         return dataclasses.replace(base, **changes)
 
 
 _FIELD_TYPES = {field.name: field.type for field in dataclasses.fields(PlaygroundConfig)}
+_FIELD_TYPES["activation"] = "str"
 
 
 def _coerce(name: str, value: object) -> Any:
@@ -163,34 +233,45 @@ def _coerce(name: str, value: object) -> Any:
         raise ConfigError(f"{name} must be an integer, got {_json_type(value)} {value!r}", status=400)
     if kind == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if not math.isfinite(value):
-                raise ConfigError(f"{name} must be a finite number, got {value!r}", status=400)
-            return float(value)
+            try:
+                number = float(value)
+            except OverflowError:  # an integer beyond float64, e.g. 10**400
+                number = math.inf
+            if not math.isfinite(number):
+                raise ConfigError(f"{name} must be a finite number, got {value!r:.40}", status=400)
+            return number
         raise ConfigError(f"{name} must be a number, got {_json_type(value)}", status=400)
-    # hidden: a list of layer widths
     if not isinstance(value, list):
-        raise ConfigError(
-            f"{name} must be a list of layer widths like [8, 8], got {_json_type(value)}", status=400
-        )
-    widths = []
-    for index, width in enumerate(value):
-        if isinstance(width, bool) or not isinstance(width, int):
-            raise ConfigError(
-                f"{name}[{index}] must be an integer number of neurons, got {_json_type(width)} {width!r}",
-                status=400,
-            )
-        widths.append(width)
-    return tuple(widths)
+        example = "[8, 8]" if name == "hidden" else '["x1", "x2"]' if name == "features" else '["tanh", "relu"]'
+        raise ConfigError(f"{name} must be a list like {example}, got {_json_type(value)}", status=400)
+    items = []
+    for index, item in enumerate(value):
+        if name == "hidden":
+            if isinstance(item, bool) or not isinstance(item, int):
+                raise ConfigError(
+                    f"{name}[{index}] must be an integer number of neurons, got {_json_type(item)} {item!r}",
+                    status=400,
+                )
+        elif not isinstance(item, str):
+            raise ConfigError(f"{name}[{index}] must be a string, got {_json_type(item)}", status=400)
+        items.append(item)
+    return tuple(items)
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {_shown(value)}")
+
+
+def _shown(value: object) -> str:
+    """repr of a value for a message, cut short: a request may send megabytes."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {_shown(value)}")
 
 
 def _json_type(value: object) -> str:
@@ -211,14 +292,31 @@ def _json_type(value: object) -> str:
 
 
 def limits() -> dict[str, Any]:
-    """Choices, bounds and defaults, for the page to build its controls from."""
+    """Choices (with the names the page shows), bounds and defaults, for the page's controls."""
     return {
         "choices": {
+            "problem": list(PROBLEMS),
             "dataset": list(DATASETS),
+            "classification_sets": list(data.CLASSIFICATION_SETS),
+            "regression_sets": list(data.REGRESSION_SETS),
+            "features": list(FEATURES),
             "activation": list(ACTIVATIONS),
             "loss": list(LOSSES),
+            "regularization": list(REGULARIZATIONS),
             "optimizer": list(OPTIMIZERS),
             "engine": list(ENGINES),
+            "model_formats": [f for f in model.MODEL_FORMATS if f != "onnx" or model.onnx_available()],
+        },
+        "labels": {
+            "dataset": dict(data.DATASET_LABELS),
+            "features": {name: label for name, (label, _) in data.FEATURES.items()},
+            "loss": dict(model.LOSS_LABELS),
+            "optimizer": dict(model.OPTIMIZER_LABELS),
+            "engine": dict(model.ENGINE_LABELS),
+        },
+        "formulas": {
+            "activation": dict(model.ACTIVATION_FORMULAS),
+            "loss": dict(model.LOSS_FORMULAS),
         },
         "bounds": {
             "hidden_layers": [0, MAX_HIDDEN_LAYERS],
@@ -227,6 +325,7 @@ def limits() -> dict[str, Any]:
             "noise": [0.0, MAX_NOISE],
             "test_fraction": [MIN_TEST_FRACTION, MAX_TEST_FRACTION],
             "learning_rate": [0.0, MAX_LEARNING_RATE],
+            "regularization_rate": [0.0, MAX_REGULARIZATION_RATE],
             "batch_size": [1, MAX_BATCH_SIZE],
             "seed": [0, MAX_SEED],
             "scalar_work": MAX_SCALAR_WORK,

@@ -2,40 +2,52 @@
 
     GET    /                                   the page (static/index.html)
     GET    /static/{file}                      its script and style sheet
-    GET    /api/options                        choices, bounds and defaults of every setting
+    GET    /api/options                        choices, labels, formulas, bounds and defaults
     POST   /api/sessions                       new session {settings...} -> 201 state
     GET    /api/sessions/{id}                  state: settings, data, latest update, history
-    DELETE /api/sessions/{id}                  close it
+    DELETE /api/sessions/{id}                  close it (stops a step in progress)
     PUT    /api/sessions/{id}/config           new settings {field: value, ...} (merged) -> state
     POST   /api/sessions/{id}/play | /pause    start / stop training in the background
     POST   /api/sessions/{id}/step             {"epochs": n} train n epochs now -> update
     POST   /api/sessions/{id}/reset            fresh weights, same settings -> state
+    PUT    /api/sessions/{id}/weight           {"layer", "neuron", "input" (null: bias), "value"} -> update
+    POST   /api/sessions/{id}/data?filename=   a CSV file of points (x1, x2, target) -> state
+    GET    /api/sessions/{id}/model?format=    the network as a model file (json, npz, onnx)
+    POST   /api/sessions/{id}/model?filename=  load a model file (.json or .npz) -> state
     GET    /api/sessions/{id}/events           server-sent events: "state", "update", "closed", "bye"
-    GET    /api/sessions/{id}/graph?split=train&index=i   a point's computation graph (SVG in JSON)
+    GET    /api/sessions/{id}/trace?split=train&index=i        one point's forward and backward pass
+    GET    /api/sessions/{id}/neuron?split&index&layer&neuron  one neuron of it as draw_dot draws it
+    GET    /api/sessions/{id}/graph?split=train&index=i        the point's whole graph (SVG in JSON)
 
 Every error is JSON ``{"error": "..."}`` with a 4xx status saying whose fault it is
-(400 malformed, 404 unknown session, 413 too large, 422 out of range, 503 full).
+(400 malformed, 403 another site's page, 404 unknown session, 413 too large, 422 out of
+range or not a finite result, 503 full). Bodies larger than their limit are refused
+before they are read; state-changing requests from another site's page are refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import ipaddress
 import json
 import logging
+import math
 import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from urllib.parse import urlsplit
 
 try:
+    import anyio
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException
     from starlette.middleware import Middleware
-    from starlette.middleware.trustedhost import TrustedHostMiddleware
     from starlette.requests import Request
-    from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+    from starlette.responses import FileResponse, JSONResponse, Response
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 except ImportError as exc:  # pragma: no cover - exercised only without the extra installed
@@ -43,26 +55,38 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "the playground needs Starlette and uvicorn: pip install scratchgrad[playground]"
     ) from exc
 
-from scratchgrad.playground import _single_threaded_blas
-from scratchgrad.playground.config import MAX_POINTS, ConfigError, PlaygroundConfig, limits
-from scratchgrad.playground.trainer import GraphUnavailableError
+from scratchgrad.playground import _single_threaded_blas, data, model
+from scratchgrad.playground.config import (
+    MAX_HIDDEN_LAYERS,
+    MAX_NEURONS,
+    MAX_POINTS,
+    ConfigError,
+    PlaygroundConfig,
+    limits,
+)
+from scratchgrad.playground.model import GraphUnavailableError
 from scratchgrad.playground.sessions import (
     Session,
     SessionLimitError,
     SessionStore,
     UnknownSessionError,
 )
+from scratchgrad.playground.trainer import MAX_WEIGHT
 
 logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = 64 * 1024  # settings, steps, weights: small JSON objects
+MAX_CSV_BYTES = 256 * 1024  # 2,000 points of three numbers fit in well under this
+MAX_MODEL_BYTES = 1024 * 1024  # the largest network's model file is about 100 KB
 MAX_STEP_EPOCHS = 100
 # Only our own files and our own server: the page never reaches the internet.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+STATE_CHANGING = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
 
 class ApiError(Exception):
@@ -72,6 +96,21 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+class FiniteJSONResponse(JSONResponse):
+    """JSON that only holds finite numbers; a NaN or infinity is a 422 saying why, not a 500."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        except ValueError:
+            raise ApiError(
+                422,
+                "the result holds a number that is not finite: the network has diverged; "
+                "lower the learning rate and press Reset",
+            ) from None
+        return text.encode("utf-8")
 
 
 def create_app(
@@ -85,10 +124,11 @@ def create_app(
 ) -> Starlette:
     """The playground app over ``store`` (a fresh `SessionStore` by default).
 
-    ``max_stream_seconds`` ends every event stream (the browser reconnects by itself);
-    a background task sweeps idle sessions every ``sweep_interval`` seconds while the
-    app runs. ``allowed_hosts`` restricts the Host header (guards a local server
-    against DNS rebinding); None accepts any.
+    ``max_stream_seconds`` ends every event stream, also one whose client stopped
+    reading (the browser reconnects by itself); a background task sweeps idle sessions
+    every ``sweep_interval`` seconds while the app runs. ``allowed_hosts`` restricts the
+    Host header to these names (guards a local server against DNS rebinding; IPv6
+    addresses in brackets, e.g. ``[::1]``); None accepts any.
     """
     store = store if store is not None else SessionStore()
     # Set when the server is asked to stop: streams then end at once instead of holding
@@ -115,9 +155,7 @@ def create_app(
         return store.get(request.path_params["session_id"])
 
     async def json_body(request: Request, *, required: bool) -> Any:
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            raise ApiError(413, f"request body too large: {len(body)} bytes (at most {MAX_BODY_BYTES})")
+        body = await read_body(request, MAX_BODY_BYTES)
         if not body.strip():
             if required:
                 raise ApiError(400, "this request needs a JSON object body")
@@ -126,18 +164,35 @@ def create_app(
             return json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ApiError(400, f"malformed JSON in request body: {exc}") from None
+        except RecursionError:
+            raise ApiError(400, "malformed JSON in request body: nested too deeply") from None
 
     def int_param(value: object, name: str, low: int, high: int, *, query: bool = False) -> int:
         if query and isinstance(value, str):  # query strings are text; JSON must say 3, not "3"
             try:
                 value = int(value)
             except ValueError:
-                raise ApiError(400, f"{name} must be an integer, got {value!r}") from None
+                raise ApiError(400, f"{name} must be an integer, got {_shown(value)}") from None
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ApiError(400, f"{name} must be an integer, got {value!r}")
+            raise ApiError(400, f"{name} must be an integer, got {_shown(value)}")
         if not low <= value <= high:
             raise ApiError(422, f"{name} must be between {low} and {high}, got {value}")
         return value
+
+    def query_of(request: Request, allowed: Sequence[str], example: str) -> dict[str, str]:
+        unknown = sorted(set(request.query_params) - set(allowed))
+        if unknown:
+            raise ApiError(400, f"unknown query parameter(s) {', '.join(map(_shown, unknown))}; use {example}")
+        return dict(request.query_params)
+
+    def point_query(request: Request, extra: Sequence[str] = ()) -> tuple[str, int]:
+        query = query_of(request, ("split", "index", *extra), "split and index" + "".join(f", {e}" for e in extra))
+        split = query.get("split", "train")
+        if split not in ("train", "test"):
+            raise ApiError(422, f"split must be 'train' or 'test', got {_shown(split)}")
+        if "index" not in query:
+            raise ApiError(400, f"{request.url.path.rsplit('/', 1)[-1]} needs ?index=<point number>")
+        return split, int_param(query["index"], "index", 0, MAX_POINTS, query=True)
 
     # ---- endpoints ---------------------------------------------------------------------------
 
@@ -145,31 +200,35 @@ def create_app(
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     async def options(request: Request) -> Response:
-        return JSONResponse(limits())
+        return FiniteJSONResponse(limits())
 
     async def create_session(request: Request) -> Response:
         config = PlaygroundConfig.from_json(await json_body(request, required=False))
         session = await run_in_threadpool(store.create, config)
-        return JSONResponse(session.state(), status_code=201)
+        return FiniteJSONResponse(session.state(), status_code=201)
 
     async def get_session(request: Request) -> Response:
-        return JSONResponse(session_of(request).state())
+        return FiniteJSONResponse(session_of(request).state())
 
     async def delete_session(request: Request) -> Response:
         session_id = request.path_params["session_id"]
         await run_in_threadpool(store.close, session_id)
-        return JSONResponse({"closed": session_id})
+        return FiniteJSONResponse({"closed": session_id})
 
     async def configure(request: Request) -> Response:
         session = session_of(request)
         config = PlaygroundConfig.from_json(await json_body(request, required=True), base=session.config)
-        return JSONResponse(await run_in_threadpool(session.reset, config))
+        return FiniteJSONResponse(await run_in_threadpool(session.reset, config))
 
     async def play(request: Request) -> Response:
-        return JSONResponse(session_of(request).play())
+        session = session_of(request)
+        await json_body(request, required=False)  # a body, if any, must still be JSON
+        return FiniteJSONResponse(session.play())
 
     async def pause(request: Request) -> Response:
-        return JSONResponse(session_of(request).pause())
+        session = session_of(request)
+        await json_body(request, required=False)
+        return FiniteJSONResponse(session.pause())
 
     async def step(request: Request) -> Response:
         session = session_of(request)
@@ -178,51 +237,137 @@ def create_app(
             raise ApiError(400, "step takes a JSON object like {\"epochs\": 1}")
         unknown = sorted(set(body) - {"epochs"})
         if unknown:
-            raise ApiError(400, f"unknown field(s) {', '.join(map(repr, unknown))}; step takes 'epochs'")
+            raise ApiError(400, f"unknown field(s) {', '.join(map(_shown, unknown))}; step takes 'epochs'")
         epochs = int_param(body.get("epochs", 1), "epochs", 1, MAX_STEP_EPOCHS)
-        return JSONResponse(await run_in_threadpool(session.step, epochs))
+        return FiniteJSONResponse(await run_in_threadpool(session.step, epochs))
 
     async def reset(request: Request) -> Response:
         session = session_of(request)
-        await json_body(request, required=False)  # a body, if any, must still be JSON
-        return JSONResponse(await run_in_threadpool(session.reset))
+        await json_body(request, required=False)
+        return FiniteJSONResponse(await run_in_threadpool(session.reset))
+
+    async def set_weight(request: Request) -> Response:
+        session = session_of(request)
+        body = await json_body(request, required=True)
+        fields = ("layer", "neuron", "input", "value")
+        if not isinstance(body, dict) or set(body) != set(fields):
+            raise ApiError(
+                400, 'weight takes {"layer": l, "neuron": j, "input": i (null for the bias), "value": v}'
+            )
+        sizes = session.config.sizes
+        layer = int_param(body["layer"], "layer", 0, len(sizes) - 2)
+        neuron = int_param(body["neuron"], "neuron", 0, sizes[layer + 1] - 1)
+        index = None if body["input"] is None else int_param(body["input"], "input", 0, sizes[layer] - 1)
+        value = body["value"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ApiError(400, f"value must be a number, got {_shown(value)}")
+        try:
+            value = float(value)
+        except OverflowError:
+            value = math.inf
+        if not (math.isfinite(value) and abs(value) <= MAX_WEIGHT):
+            raise ApiError(422, f"value must be a finite number within \u00b1{MAX_WEIGHT:g}, got {_shown(body['value'])}")
+        return FiniteJSONResponse(await run_in_threadpool(session.set_parameter, layer, neuron, index, value))
+
+    async def upload_data(request: Request) -> Response:
+        session = session_of(request)
+        query = query_of(request, ("filename", "problem"), "filename and problem")
+        content = await read_body(request, MAX_CSV_BYTES)
+        if not content.strip():
+            raise ApiError(400, "the CSV file is empty")
+        problem = query.get("problem", session.config.problem)
+        if problem not in data.PROBLEMS:
+            raise ApiError(422, f"problem must be classification or regression, got {_shown(problem)}")
+        name = query.get("filename", "the uploaded file")
+        try:
+            points = await run_in_threadpool(data.read_upload, content, problem, name)
+        except data.UploadError as exc:
+            raise ApiError(422, str(exc)) from None
+        loss = session.config.loss if problem == session.config.problem else ("mse" if problem == "regression" else "bce")
+        config = dataclasses.replace(session.config, problem=problem, dataset=data.UPLOADED, loss=loss,
+                                     n_points=len(points[0]))
+        return FiniteJSONResponse(await run_in_threadpool(session.upload, points, name, config))
+
+    async def download_model(request: Request) -> Response:
+        session = session_of(request)
+        query = query_of(request, ("format",), "format")
+        fmt = query.get("format", "npz")
+        if fmt not in model.MODEL_FORMATS:
+            raise ApiError(422, f"format must be one of {', '.join(model.MODEL_FORMATS)}, got {_shown(fmt)}")
+        try:
+            content, filename = await run_in_threadpool(session.model_file, fmt)
+        except model.ModelFileUnusable as exc:
+            raise ApiError(422, str(exc)) from None
+        kinds = {"json": "application/json", "npz": "application/octet-stream", "onnx": "application/octet-stream"}
+        return Response(
+            content,
+            media_type=kinds[fmt],
+            headers={"Content-Disposition": f"attachment; filename=\"{filename}\"", "Cache-Control": "no-store"},
+        )
+
+    async def upload_model(request: Request) -> Response:
+        session = session_of(request)
+        query = query_of(request, ("filename",), "filename")
+        content = await read_body(request, MAX_MODEL_BYTES)
+        if not content:
+            raise ApiError(400, "the model file is empty")
+        name = query.get("filename", "model.npz")
+        try:
+            layers = await run_in_threadpool(model.read_model_file, content, name)
+        except model.ModelFileUnusable as exc:
+            raise ApiError(422, str(exc)) from None
+        config = _config_for_model(session.config, layers, name)
+        return FiniteJSONResponse(await run_in_threadpool(session.load_layers, layers, config))
+
+    async def trace(request: Request) -> Response:
+        session = session_of(request)
+        split, index = point_query(request)
+        try:
+            return FiniteJSONResponse(await run_in_threadpool(session.prepared, "prepare_trace", split, index))
+        except IndexError as exc:  # past the end of this session's split
+            raise ApiError(422, str(exc)) from None
+
+    async def neuron(request: Request) -> Response:
+        session = session_of(request)
+        split, index = point_query(request, ("layer", "neuron"))
+        for name in ("layer", "neuron"):
+            if name not in request.query_params:
+                raise ApiError(400, f"neuron needs ?{name}=<number>")
+        layer = int_param(request.query_params["layer"], "layer", 0, MAX_HIDDEN_LAYERS, query=True)
+        unit = int_param(request.query_params["neuron"], "neuron", 0, MAX_NEURONS, query=True)
+        try:
+            return FiniteJSONResponse(
+                await run_in_threadpool(session.prepared, "prepare_neuron_graph", split, index, layer, unit)
+            )
+        except IndexError as exc:
+            raise ApiError(422, str(exc)) from None
 
     async def graph(request: Request) -> Response:
         session = session_of(request)
-        unknown = sorted(set(request.query_params) - {"split", "index"})
-        if unknown:
-            raise ApiError(400, f"unknown query parameter(s) {', '.join(unknown)}; use split and index")
-        split = request.query_params.get("split", "train")
-        if split not in ("train", "test"):
-            raise ApiError(422, f"split must be 'train' or 'test', got {split!r}")
-        if "index" not in request.query_params:
-            raise ApiError(400, "graph needs ?index=<point number>")
-        index = int_param(request.query_params["index"], "index", 0, MAX_POINTS, query=True)
+        split, index = point_query(request)
         try:
-            return JSONResponse(await run_in_threadpool(session.point_graph, split, index))
-        except IndexError as exc:  # past the end of this session's split
+            return FiniteJSONResponse(await run_in_threadpool(session.point_graph, split, index))
+        except IndexError as exc:
             raise ApiError(422, str(exc)) from None
 
     async def events(request: Request) -> Response:
         session = session_of(request)
-        query = request.query_params
+        query = query_of(request, ("max_seconds", "max_events"), "max_seconds and max_events")
         max_seconds = max_stream_seconds
         if "max_seconds" in query:
             try:
                 asked = float(query["max_seconds"])
             except ValueError:
-                raise ApiError(400, f"max_seconds must be a number, got {query['max_seconds']!r}") from None
+                raise ApiError(400, f"max_seconds must be a number, got {_shown(query['max_seconds'])}") from None
             if not 0 < asked <= max_stream_seconds:
                 raise ApiError(422, f"max_seconds must be in (0, {max_stream_seconds:g}], got {asked}")
             max_seconds = asked
         max_events = None
         if "max_events" in query:
             max_events = int_param(query["max_events"], "max_events", 1, 10**9, query=True)
-        stream = _event_stream(session, max_seconds, max_events, keepalive_seconds, poll_seconds, stopping)
-        return StreamingResponse(
-            stream,
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        return EventStreamResponse(
+            session, max_seconds=max_seconds, max_events=max_events, keepalive_seconds=keepalive_seconds,
+            poll_seconds=poll_seconds, stopping=stopping,
         )
 
     # ---- errors ------------------------------------------------------------------------------
@@ -246,8 +391,8 @@ def create_app(
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        messages = {404: f"no such page or endpoint: {request.url.path}",
-                    405: f"method {request.method} is not allowed on {request.url.path}"}
+        messages = {404: f"no such page or endpoint: {_shown(request.url.path)}",
+                    405: f"method {request.method} is not allowed on {_shown(request.url.path)}"}
         message = messages.get(exc.status_code, str(exc.detail))
         return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
 
@@ -268,12 +413,18 @@ def create_app(
         Route(session_path + "/pause", pause, methods=["POST"]),
         Route(session_path + "/step", step, methods=["POST"]),
         Route(session_path + "/reset", reset, methods=["POST"]),
+        Route(session_path + "/weight", set_weight, methods=["PUT"]),
+        Route(session_path + "/data", upload_data, methods=["POST"]),
+        Route(session_path + "/model", download_model, methods=["GET"]),
+        Route(session_path + "/model", upload_model, methods=["POST"]),
         Route(session_path + "/events", events, methods=["GET"]),
+        Route(session_path + "/trace", trace, methods=["GET"]),
+        Route(session_path + "/neuron", neuron, methods=["GET"]),
         Route(session_path + "/graph", graph, methods=["GET"]),
     ]
-    middleware = [Middleware(_SecurityHeaders)]
+    middleware = [Middleware(_SecurityHeaders), Middleware(_SameOriginOnly)]
     if allowed_hosts is not None:
-        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
+        middleware.insert(0, Middleware(_HostCheck, allowed_hosts=list(allowed_hosts)))
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
         ApiError: on_api_error,
         ConfigError: on_config_error,
@@ -289,21 +440,137 @@ def create_app(
     return app
 
 
-async def _event_stream(
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) one larger than ``limit`` bytes before reading it:
+    a declared Content-Length over the limit reads nothing; a body without one is read
+    only until it passes the limit."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise ApiError(400, f"Content-Length must be a whole number, got {_shown(declared)}")
+        if int(declared) > limit:
+            raise ApiError(413, f"request body too large: {int(declared):,} bytes (at most {limit:,})")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"request body too large: more than {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _config_for_model(config: PlaygroundConfig, layers: model.Layers, name: str) -> PlaygroundConfig:
+    """The settings a loaded model needs: its hidden layers and activations, the current features."""
+    shown = name.rsplit("/", 1)[-1]
+    n_inputs = layers[0].weight.shape[1]
+    if n_inputs != len(config.features):
+        raise ApiError(
+            422,
+            f"{shown}: the model takes {n_inputs} inputs but {len(config.features)} features are selected "
+            f"({', '.join(config.features)}); select the {n_inputs} features it was trained on, in order",
+        )
+    if layers[-1].weight.shape[0] != 1:
+        raise ApiError(422, f"{shown}: the playground's networks have 1 output, this model has {layers[-1].weight.shape[0]}")
+    hidden = layers[:-1]
+    if len(hidden) > MAX_HIDDEN_LAYERS or any(layer.weight.shape[0] > MAX_NEURONS for layer in hidden):
+        raise ApiError(
+            422, f"{shown}: the playground shows up to {MAX_HIDDEN_LAYERS} hidden layers of {MAX_NEURONS} neurons; "
+            f"this model has {[layer.weight.shape[0] for layer in hidden]}"
+        )
+    out = layers[-1].activation
+    loss = config.loss
+    if out == "tanh" and config.problem == "classification":
+        loss = "mse"  # a tanh output is trained with mean squared error on ±1 labels
+    elif out == "linear" and config.problem == "classification" and loss == "mse":
+        loss = "bce"  # a raw score: cross-entropy
+    elif out != "linear":
+        raise ApiError(
+            422, f"{shown}: the output neuron has activation {out!r}; the playground's output is a raw score "
+            "(or tanh for mean squared error in classification)"
+        )
+    try:
+        return dataclasses.replace(
+            config, hidden=tuple(layer.weight.shape[0] for layer in hidden),
+            activations=tuple(layer.activation for layer in hidden), loss=loss,
+        )
+    except ConfigError as exc:
+        raise ApiError(422, f"{shown}: {exc}") from None
+
+
+class EventStreamResponse(Response):
+    """Server-sent events for one page (see `_events`), ended after ``max_seconds`` even when
+    the client stopped reading: every write waits at most until that deadline, then the
+    stream is abandoned (the server closes the connection)."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, session: Session, *, max_seconds: float, max_events: int | None,
+                 keepalive_seconds: float, poll_seconds: float, stopping: threading.Event) -> None:
+        # Not Response.__init__: that would declare a Content-Length for an endless body.
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ]
+        self.session = session
+        self.max_seconds = max_seconds
+        self.max_events = max_events
+        self.keepalive_seconds = keepalive_seconds
+        self.poll_seconds = poll_seconds
+        self.stopping = stopping
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        deadline = time.monotonic() + self.max_seconds
+        stream = _events(self.session, deadline, self.max_events, self.keepalive_seconds, self.poll_seconds, self.stopping)
+
+        async def send_by_deadline(message: dict[str, Any]) -> bool:
+            # A little past the deadline, so the final "bye" can still reach a reading client.
+            with anyio.move_on_after(max(0.0, deadline - time.monotonic()) + 1.0) as waiting:
+                await send(message)
+            return not waiting.cancelled_caught
+
+        async def watch_for_disconnect(scope_to_cancel: anyio.CancelScope) -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            scope_to_cancel.cancel()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(watch_for_disconnect, group.cancel_scope)
+            try:
+                sent = await send_by_deadline(
+                    {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
+                )
+                async for chunk in stream:
+                    if not sent:
+                        break
+                    sent = await send_by_deadline({"type": "http.response.body", "body": chunk.encode(), "more_body": True})
+                if sent:
+                    await send_by_deadline({"type": "http.response.body", "body": b"", "more_body": False})
+                else:
+                    logger.info("playground: an event stream's client stopped reading; ended it")
+            finally:
+                await stream.aclose()
+                group.cancel_scope.cancel()
+
+
+async def _events(
     session: Session,
-    max_seconds: float,
+    deadline: float,
     max_events: int | None,
     keepalive_seconds: float,
     poll_seconds: float,
     stopping: threading.Event,
-) -> AsyncIterator[str]:
-    """Server-sent events for one page: "state" when the data or network is (re)built,
-    "update" after every epoch (only the newest when the page is slower than training),
-    "closed" when the session ends, "bye" when this stream has run ``max_seconds``."""
+) -> AsyncGenerator[str, None]:
+    """The events: "state" when the data or network is (re)built, "update" after every epoch
+    (only the newest when the page is slower than training), "closed" when the session
+    ends, "bye" at the deadline or when the server stops."""
     session.streams += 1
     try:
         yield "retry: 1000\n\n"
-        started = last_sent = time.monotonic()
+        last_sent = time.monotonic()
         sent = 0
         seen_state = seen_version = -1
         rows = generation = 0
@@ -315,8 +582,8 @@ async def _event_stream(
             if stopping.is_set():
                 yield _event("bye", {"reason": "the playground server is stopping"})
                 return
-            if now - started >= max_seconds:
-                yield _event("bye", {"reason": f"streams last at most {max_seconds:g} s; reconnect"})
+            if now >= deadline:
+                yield _event("bye", {"reason": "streams last a limited time; reconnect"})
                 return
             session.touch()
             if session.state_version != seen_state:
@@ -329,7 +596,7 @@ async def _event_stream(
                 payload, rows, generation = session.update_since(rows, generation)
                 yield _event("update", payload)
             elif now - last_sent >= keepalive_seconds:
-                yield ": keepalive\n\n"  # also how a closed connection is noticed
+                yield ": keepalive\n\n"
             else:
                 await asyncio.sleep(poll_seconds)
                 continue
@@ -342,7 +609,96 @@ async def _event_stream(
 
 
 def _event(name: str, data: object) -> str:
-    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'), allow_nan=True)}\n\n"
+    try:
+        text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a diverged loss in the history: the page reads null
+        text = json.dumps(_finite_only(data), separators=(",", ":"), allow_nan=False)
+    return f"event: {name}\ndata: {text}\n\n"
+
+
+def _finite_only(value: Any) -> Any:
+    """``value`` with every NaN or infinity replaced by None (JSON null)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite_only(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_only(item) for item in value]
+    return value
+
+
+def _shown(value: object) -> str:
+    """repr of a value for a message, cut short: a request may send megabytes."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_error(status: int, message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+class _HostCheck:
+    """Answers only requests whose Host header names an allowed host (any port): a page
+    on another site cannot reach this server by pointing its own name at 127.0.0.1."""
+
+    def __init__(self, app: Any, allowed_hosts: Sequence[str]) -> None:
+        self.app = app
+        self.allowed = {host.lower() for host in allowed_hosts}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        host = _host_name(headers.get(b"host", b"").decode("latin-1"))
+        if host in self.allowed:
+            await self.app(scope, receive, send)
+            return
+        message = (
+            f"this playground answers only to {', '.join(sorted(self.allowed))}, not to host {_shown(host)} "
+            "(a guard against DNS rebinding); open it by that address"
+        )
+        await _json_error(400, message)(scope, receive, send)
+
+
+def _host_name(header: str) -> str:
+    """The host of a Host header without its port, lower case; IPv6 keeps its brackets."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        end = header.find("]")
+        return header[: end + 1] if end > 0 else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class _SameOriginOnly:
+    """Refuses state-changing requests (POST, PUT, DELETE) sent by another site's page.
+
+    Browsers send ``Origin`` with these; it must name this server (scheme-less host and
+    port equal to the ``Host`` header). Requests without ``Origin`` (scripts, curl) pass.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in STATE_CHANGING:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        origin = headers.get(b"origin")
+        if origin is None:
+            await self.app(scope, receive, send)
+            return
+        text = origin.decode("latin-1")
+        host = headers.get(b"host", b"").decode("latin-1").lower()
+        if text != "null" and urlsplit(text).netloc.lower() == host and host:
+            await self.app(scope, receive, send)
+            return
+        message = (
+            f"refused a {scope['method']} from the page at {_shown(text)}: the playground only takes changes "
+            "from its own page"
+        )
+        await _json_error(403, message)(scope, receive, send)
 
 
 class _SecurityHeaders:
@@ -365,6 +721,23 @@ class _SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def loopback_hosts(host: str) -> list[str] | None:
+    """The Host header names to accept when serving on ``host``: for a loopback address
+    (127.0.0.0/8, ::1, localhost) that address and the usual loopback names; None (any)
+    for other addresses."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return list(LOOPBACK_NAMES)
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return None
+    if not address.is_loopback:
+        return None
+    shown = f"[{address.compressed}]" if address.version == 6 else address.compressed
+    return sorted({shown, *LOOPBACK_NAMES})
 
 
 def _check_can_listen(host: str, port: int) -> None:
@@ -401,9 +774,7 @@ def run(
         raise ImportError("the playground needs uvicorn: pip install scratchgrad[playground]") from exc
     _check_can_listen(host, port)
     _single_threaded_blas()
-    loopback = host in ("127.0.0.1", "localhost")
-    allowed = ["127.0.0.1", "localhost"] if loopback else None
-    app = create_app(allowed_hosts=allowed)
+    app = create_app(allowed_hosts=loopback_hosts(host))
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}/"
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)

@@ -34,16 +34,15 @@ class Trainer(Protocol):
     config: PlaygroundConfig
     epoch: int
 
-    def train_epoch(self) -> None: ...
+    def train_epoch(self, should_stop: Callable[[], bool] | None = None) -> bool: ...
 
     def snapshot(self) -> dict[str, Any]: ...
 
     def describe(self) -> dict[str, Any]: ...
 
-    def prepare_point_graph(self, split: str, index: int) -> Callable[[], dict[str, Any]]: ...
 
-
-TrainerFactory = Callable[[PlaygroundConfig], Trainer]
+# (settings, uploaded points or None) -> a trainer
+TrainerFactory = Callable[[PlaygroundConfig, Any], Trainer]
 
 
 class UnknownSessionError(LookupError):
@@ -85,7 +84,9 @@ class Session:
         self.state_version = 0  # bumped when the data or the network is rebuilt
         self.history_generation = 0  # bumped when the history is cleared or thinned
         self._history: list[list[float]] = []
-        self._trainer = trainer_factory(config)
+        self._uploaded: Any = None  # the points of an uploaded CSV file, for dataset 'csv'
+        self.uploaded_name: str | None = None
+        self._trainer = trainer_factory(config, None)
         self._publish_new_trainer()
 
     # ---- what the page reads (never blocks on training) -------------------------------------
@@ -173,13 +174,17 @@ class Session:
             return self._status()
 
     def step(self, epochs: int = 1) -> dict[str, Any]:
-        """Pause, then train ``epochs`` epochs now; returns the update after the last one."""
+        """Pause, then train ``epochs`` epochs now; returns the update after the last one.
+
+        Closing the session (deleting it) stops a step in progress before its next batch.
+        """
         self._check_open()
         self.pause()
         with self._train_lock:
             for _ in range(epochs):
-                if not self._advance():
+                if self.closed or not self._advance():
                     break
+        self._check_open()
         with self._publish_lock:
             return {**self._status(), "latest": self._latest}
 
@@ -188,21 +193,65 @@ class Session:
         self._check_open()
         self.pause()
         with self._train_lock:
-            trainer = self._factory(config or self._trainer.config)  # may raise: keep the old one
+            self._replace_trainer(config or self._trainer.config, self._uploaded)
+        return self.state()
+
+    def upload(self, points: Any, name: str, config: PlaygroundConfig) -> dict[str, Any]:
+        """Train on uploaded points from now on (``config`` has dataset 'csv'); fresh weights."""
+        self._check_open()
+        self.pause()
+        with self._train_lock:
+            self._replace_trainer(config, points)  # may raise: keep the old data and trainer
+            self._uploaded, self.uploaded_name = points, name
+        return self.state()
+
+    def load_layers(self, layers: Any, config: PlaygroundConfig) -> dict[str, Any]:
+        """Start from a loaded model's weights, with the settings its shape needs."""
+        self._check_open()
+        self.pause()
+        with self._train_lock:
+            trainer = self._factory(config, self._uploaded)
+            trainer.load_layers(layers)  # type: ignore[attr-defined]
             self._trainer = trainer
             self._publish_new_trainer()
         return self.state()
 
-    def point_graph(self, split: str, index: int) -> dict[str, Any]:
-        """The computation graph of one data point's prediction and loss (see the trainer).
-
-        The weights are copied between two epochs; the drawing (slow) happens after,
-        while training goes on.
-        """
+    def set_parameter(self, layer: int, neuron: int, index: int | None, value: float) -> dict[str, Any]:
+        """Set one weight or bias now (between two epochs); returns the update that shows it."""
         self._check_open()
         with self._train_lock:
-            render = self._trainer.prepare_point_graph(split, index)
-        return render()
+            self._trainer.set_parameter(layer, neuron, index, value)  # type: ignore[attr-defined]
+            snapshot = self._trainer.snapshot()
+            with self._publish_lock:
+                self._latest = snapshot
+                self.version += 1
+        with self._publish_lock:
+            return {**self._status(), "latest": self._latest}
+
+    def _replace_trainer(self, config: PlaygroundConfig, uploaded: Any) -> None:
+        self._trainer = self._factory(config, uploaded)  # may raise: keep the old one
+        self._publish_new_trainer()
+
+    def prepared(self, prepare: str, *args: Any) -> Any:
+        """Run the trainer's ``prepare`` method (copies the weights between two epochs),
+        then the function it returns (the slow part: a pass or a drawing) while training goes on."""
+        self._check_open()
+        with self._train_lock:
+            work = getattr(self._trainer, prepare)(*args)
+        return work()
+
+    def point_graph(self, split: str, index: int) -> dict[str, Any]:
+        """The whole computation graph of one data point's output and loss (see the trainer)."""
+        return self.prepared("prepare_point_graph", split, index)
+
+    def model_file(self, fmt: str) -> tuple[bytes, str]:
+        """The current network as a model file: (content, file name)."""
+        self._check_open()
+        with self._train_lock:
+            layers = self._trainer.layers()  # type: ignore[attr-defined]
+        from scratchgrad.playground import model
+
+        return model.model_file(layers, fmt)
 
     def close(self) -> None:
         """Stop training for good; later calls raise UnknownSessionError."""
@@ -234,7 +283,7 @@ class Session:
                 self.pause(f"paused: nobody watched this session for {self.watch_timeout:g} s")
                 return
             with self._train_lock:
-                if stop.is_set() or not self._advance():
+                if stop.is_set() or self.closed or not self._advance():
                     return
             wait = interval - (self._clock() - started)
             if wait > 0:
@@ -244,7 +293,8 @@ class Session:
         """One epoch and its snapshot, published; False (and paused, with the error) on failure."""
         trainer = self._trainer
         try:
-            trainer.train_epoch()
+            if not trainer.train_epoch(should_stop=lambda: self.closed):
+                return False  # closed in the middle of the epoch
             snapshot = trainer.snapshot()
         except (ArithmeticError, ValueError) as exc:
             self.pause(

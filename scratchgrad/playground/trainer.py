@@ -1,302 +1,186 @@
-"""The playground's trainer: a session's data, model and optimizer, and what the page draws.
+"""The playground's trainer: one session's points, features and network, and what the page draws.
 
-The model trains on the engine the page chose: the tensor engine (`scratchgrad.tensor_nn`,
-numpy arrays, fast) by default, or the seed's scalar `Value` engine (`scratchgrad.nn.MLP`)
-for small problems. Both start from the same weights for the same seed and take the
-same minibatches in the same order, so they follow the same path (to rounding).
+A `Trainer` makes the data (a built-in set from its seed, or an uploaded file), splits it
+into train and test points, computes the chosen input features, and trains a network
+(`model.Network`, on the tensor or the scalar engine) one minibatch at a time. After an
+epoch, `snapshot` reports the losses, the output over the input plane (the decision
+surface), every neuron's output over the plane (the small heat maps) and the weights.
 
-What the page sees is computed from a copy of the weights with plain numpy
-(`forward`): the loss and accuracy on the train and test points, the decision
-boundary on a grid, and the weights themselves. The computation graph of one point
-is the seed's picture: a scalar `MLP` holding a copy of the current weights, whatever
-engine trains, run on that point, its loss's ``backward()``, drawn by ``draw_dot``.
-
-Network: 2 inputs -> hidden layers (``activation``) -> 1 output. The output is a raw
-score for the hinge and binary cross-entropy losses and tanh(score) for mean squared
-error (labels are -1/+1); a point is classified +1 when the output is > 0.
+All model math lives in `scratchgrad.playground.model`; this module only arranges data
+and packs what the page needs. Grids travel as bytes (base64): a value v in [-1, 1] is
+the byte round((v + 1) * 127), 255 means "not a number" (a diverged network).
 """
 
 from __future__ import annotations
 
+import base64
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
-from scratchgrad import data as datasets
-from scratchgrad import losses, optim
-from scratchgrad.engine import Value
-from scratchgrad.nn import MLP
-from scratchgrad.playground.config import PlaygroundConfig
+from scratchgrad.playground import data, model
+from scratchgrad.playground.config import ConfigError, PlaygroundConfig
 
-Weights = list[tuple[np.ndarray, np.ndarray]]  # per layer: W (n_out, n_in), b (n_out,)
-
-GRID_RESOLUTION = 50
-# A point's graph with more values than this is drawn as draw_dot's compact summary.
+GRID_RESOLUTION = 50  # the output's picture: GRID_RESOLUTION² cells
+HEATMAP_STRIDE = 2  # a neuron's picture takes every other cell: 25 x 25
+HEATMAP_RESOLUTION = GRID_RESOLUTION // HEATMAP_STRIDE
+# A point's whole graph with more values than this is drawn as draw_dot's compact summary.
 GRAPH_MAX_VALUES = 500
-MOMENTUM = 0.9
+MAX_WEIGHT = 1000.0  # an edited weight or bias must be within ±MAX_WEIGHT
 
-_GENERATORS: dict[str, Callable[..., tuple[list[list[float]], list[float]]]] = {
-    "moons": datasets.make_moons,
-    "circles": datasets.make_circles,
-    "spirals": datasets.make_spirals,
-    "xor": datasets.make_xor,
-}
-
-
-def output_activation(loss: str) -> str:
-    """The last layer's activation for a loss: tanh for mse (labels are ±1), else a raw score."""
-    return "tanh" if loss == "mse" else "linear"
-
-
-def initial_weights(config: PlaygroundConfig) -> Weights:
-    """Seeded starting weights: Glorot-uniform (He-uniform for relu) weights, zero biases.
-
-    Drawn with numpy from ``config.seed``, so both engines start from the same numbers.
-    """
-    rng = np.random.default_rng([config.seed, 1])
-    sizes = config.sizes
-    weights: Weights = []
-    for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        last = layer == len(sizes) - 2
-        if config.activation == "relu" and not last:
-            bound = math.sqrt(6.0 / n_in)
-        else:
-            bound = math.sqrt(6.0 / (n_in + n_out))
-        weights.append((rng.uniform(-bound, bound, size=(n_out, n_in)), np.zeros(n_out)))
-    return weights
-
-
-# ---- numpy evaluation (what the page draws) ---------------------------------------------------
-
-
-def _activate(z: np.ndarray, name: str) -> np.ndarray:
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "relu":
-        return np.maximum(z, 0.0)
-    if name == "sigmoid":
-        # 1 / (1 + e^-z) without overflow for very negative z.
-        e = np.exp(-np.abs(z))
-        return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-    return z
-
-
-def forward(weights: Weights, activation: str, last_activation: str, x: np.ndarray) -> np.ndarray:
-    """The network's outputs for points x: (n, 2) -> (n,). h = act(h @ W.T + b), layer by layer."""
-    h = x
-    for layer, (w, b) in enumerate(weights):
-        name = last_activation if layer == len(weights) - 1 else activation
-        h = _activate(h @ w.T + b, name)
-    return h[:, 0]
-
-
-def loss_value(loss: str, outputs: np.ndarray, labels: np.ndarray) -> float:
-    """The mean loss of outputs against ±1 labels, as scratchgrad.losses defines it."""
-    if loss == "hinge":
-        return float(np.mean(np.maximum(0.0, 1.0 - labels * outputs)))
-    if loss == "mse":
-        return float(np.mean((outputs - labels) ** 2))
-    targets = (labels + 1.0) / 2.0  # bce: softplus(z) - z t, t in {0, 1}
-    return float(np.mean(np.logaddexp(0.0, outputs) - outputs * targets))
-
-
-def confidence(loss: str, outputs: np.ndarray) -> np.ndarray:
-    """Outputs mapped to [-1, 1] for the heat map: -1 sure negative, +1 sure positive."""
-    if loss == "bce":
-        return np.tanh(outputs / 2.0)  # 2 sigmoid(z) - 1
-    return np.clip(outputs, -1.0, 1.0)
-
-
-def _finite_or_none(x: float) -> float | None:
-    return x if math.isfinite(x) else None
-
-
-# ---- the engines --------------------------------------------------------------------------
-
-
-class _ScalarNet:
-    """The seed's engine: an `MLP` of `Value`s, one graph per minibatch."""
-
-    label = "scalar engine (Value)"
-
-    def __init__(self, config: PlaygroundConfig, weights: Weights) -> None:
-        self.config = config
-        self.model = MLP(
-            2, [*config.hidden, 1], activation=config.activation,
-            output_activation=output_activation(config.loss), seed=0,
-        )
-        _load_scalar(self.model, weights)
-        self.optimizer = _make_optimizer(config, self.model.parameters())
-
-    def step(self, x: np.ndarray, y: np.ndarray) -> None:
-        model = self.model
-        outputs: list[Value] = [model(point) for point in x.tolist()]  # type: ignore[misc]
-        loss = _scalar_loss(self.config.loss, outputs, y.tolist())
-        model.zero_grad()
-        loss.backward()
-        # The update only rebinds .data (no graph), so it needs no no_grad(): that switch is
-        # process-wide and would stop other sessions' threads from recording their graphs.
-        self.optimizer.step()
-
-    def weights(self) -> Weights:
-        return [
-            (
-                np.array([[w.data for w in neuron.w] for neuron in layer.neurons], dtype=np.float64),
-                np.array([neuron.b.data for neuron in layer.neurons], dtype=np.float64),
-            )
-            for layer in self.model.layers
-        ]
-
-
-def _load_scalar(model: MLP, weights: Weights) -> None:
-    for layer, (w, b) in zip(model.layers, weights):
-        for j, neuron in enumerate(layer.neurons):
-            for i, value in enumerate(neuron.w):
-                value.data = float(w[j, i])
-            neuron.b.data = float(b[j])
-
-
-def _scalar_loss(loss: str, outputs: Sequence[Value], labels: Sequence[float]) -> Value:
-    if loss == "hinge":
-        return losses.hinge_loss(outputs, labels)
-    if loss == "mse":
-        return losses.mean_squared_error(outputs, labels)
-    return losses.binary_cross_entropy_with_logits(outputs, [(y + 1.0) / 2.0 for y in labels])
-
-
-def _make_optimizer(config: PlaygroundConfig, parameters: list[Any]) -> optim.Optimizer:
-    if config.optimizer == "adam":
-        return optim.Adam(parameters, lr=config.learning_rate)
-    momentum = MOMENTUM if config.optimizer == "momentum" else 0.0
-    return optim.SGD(parameters, lr=config.learning_rate, momentum=momentum)
-
-
-class _TensorNet:
-    """The tensor engine: a `scratchgrad.tensor_nn.mlp` on numpy arrays, one graph per minibatch."""
-
-    label = "tensor engine (numpy)"
-
-    def __init__(self, config: PlaygroundConfig, weights: Weights) -> None:
-        from scratchgrad import tensor, tensor_nn
-
-        self._tensor = tensor
-        self.config = config
-        last = output_activation(config.loss)
-        self.model = tensor_nn.mlp(
-            2, list(config.hidden), 1, activation=config.activation,
-            output_activation=None if last == "linear" else last, seed=0,
-        )
-        self.linears = [layer for layer in self.model if isinstance(layer, tensor_nn.Linear)]
-        names = [name for name, _ in self.model.named_parameters()]
-        arrays = [array for w, b in weights for array in (w, b)]
-        self.model.load_state_dict(dict(zip(names, arrays)))
-        self.optimizer = _make_optimizer(config, self.model.parameters())
-        self._loss = {
-            "hinge": tensor_nn.hinge_loss,
-            "mse": tensor_nn.mse_loss,
-            "bce": tensor_nn.binary_cross_entropy_with_logits,
-        }[config.loss]
-
-    def step(self, x: np.ndarray, y: np.ndarray) -> None:
-        outputs = self.model(self._tensor.Tensor.from_numpy(x))  # (batch, 1)
-        targets = (y + 1.0) / 2.0 if self.config.loss == "bce" else y
-        loss = self._loss(outputs, targets)
-        self.model.zero_grad()
-        loss.backward()
-        self.optimizer.step()  # rebinds .data only; see _ScalarNet.step
-
-    def weights(self) -> Weights:
-        return [(linear.weight.data.copy(), linear.bias.data.copy()) for linear in self.linears]  # type: ignore[union-attr]
-
-
-# ---- the trainer --------------------------------------------------------------------------
+Uploaded = tuple[np.ndarray, np.ndarray]
 
 
 class Trainer:
-    """One session's data set, model and optimizer: ``train_epoch()``, ``snapshot()``, graphs.
+    """One session's data, features and network: ``train_epoch()``, ``snapshot()``, one point's pass.
 
-    ``Trainer(config)``: the data (``config.n_points`` points of ``config.dataset``, split
-    into train and test), a network 2 -> hidden -> 1 on ``config.engine`` with seeded
-    starting weights, and the optimizer. An epoch is one pass over the training points
-    in shuffled minibatches of ``config.batch_size``.
+    ``Trainer(config, uploaded=None)``: the points (``uploaded`` (X, y) when the data set
+    is 'csv'), split into train and test, the network with seeded starting weights and
+    its optimizer. An epoch is one pass over the training points in shuffled minibatches
+    of ``config.batch_size``, one update each.
     """
 
-    def __init__(self, config: PlaygroundConfig) -> None:
+    def __init__(self, config: PlaygroundConfig, uploaded: Uploaded | None = None) -> None:
         self.config = config
         self.epoch = 0
         self.steps = 0
-        make = _GENERATORS[config.dataset]
-        x, y = make(n_samples=config.n_points, noise=config.noise, seed=config.seed)
-        x_train, x_test, y_train, y_test = datasets.train_test_split(
-            x, y, test_fraction=config.n_test / config.n_points, seed=config.seed
+        if config.dataset == data.UPLOADED:
+            if uploaded is None:
+                raise ConfigError("dataset 'csv' needs a CSV file: upload one first")
+            points, targets = uploaded
+        else:
+            points, targets = data.make(config.dataset, config.n_points, config.noise, config.seed)
+        (self.x_train, self.y_train), (self.x_test, self.y_test) = data.split(
+            points, targets, config.test_fraction, config.seed
         )
-        self.x_train = np.array(x_train, dtype=np.float64)
-        self.y_train = np.array(y_train, dtype=np.float64)
-        self.x_test = np.array(x_test, dtype=np.float64)
-        self.y_test = np.array(y_test, dtype=np.float64)
-        self._order = np.random.default_rng([config.seed, 2])
+        self.f_train = data.features(self.x_train, config.features)
+        self.f_test = data.features(self.x_test, config.features)
         self.domain = _square_domain(np.concatenate([self.x_train, self.x_test]))
-        self._grid = _grid(self.domain, GRID_RESOLUTION)
-        self._last = output_activation(config.loss)
-        weights = initial_weights(config)
-        self.net: _ScalarNet | _TensorNet = (
-            _ScalarNet(config, weights) if config.engine == "scalar" else _TensorNet(config, weights)
+        self._grid_points = _grid(self.domain, GRID_RESOLUTION)
+        self._grid = data.features(self._grid_points, config.features)
+        self._order = np.random.default_rng([config.seed, 2])
+        self.network = self._new_network(model.initial_layers(config.sizes, config.layer_activations, config.seed))
+
+    def _new_network(self, layers: model.Layers) -> model.Network:
+        config = self.config
+        return model.Network(
+            layers,
+            engine=config.engine,
+            loss=config.loss,
+            optimizer=config.optimizer,
+            learning_rate=config.learning_rate,
+            regularization=config.regularization,
+            rate=config.regularization_rate,
         )
 
-    def train_epoch(self) -> None:
-        """One pass over the training points in shuffled minibatches (one optimizer step each)."""
+    # ---- training ---------------------------------------------------------------------------
+
+    def train_epoch(self, should_stop: Callable[[], bool] | None = None) -> bool:
+        """One pass over the training points in shuffled minibatches (one update each).
+
+        ``should_stop`` is asked before every batch; when it says True the epoch is
+        abandoned and False returned (the session was closed).
+        """
         order = self._order.permutation(len(self.x_train))
         size = self.config.batch_size
         for start in range(0, len(order), size):
+            if should_stop is not None and should_stop():
+                return False
             batch = order[start : start + size]
-            self.net.step(self.x_train[batch], self.y_train[batch])
+            with np.errstate(over="ignore", invalid="ignore"):
+                self.network.step(self.f_train[batch], self.y_train[batch])
             self.steps += 1
         self.epoch += 1
+        return True
 
-    def weights(self) -> Weights:
-        """Copies of the current weights: per layer W (n_out, n_in) and b (n_out,)."""
-        return self.net.weights()
+    def layers(self) -> model.Layers:
+        """Copies of the current weights, layer by layer."""
+        return self.network.layers()
 
-    def outputs(self, x: np.ndarray, weights: Weights | None = None) -> np.ndarray:
-        """The network's outputs for points x (n, 2) -> (n,), computed with numpy."""
-        weights = self.weights() if weights is None else weights
+    def outputs(self, features: np.ndarray) -> np.ndarray:
+        """The network's outputs (n,) for feature rows (n, number of features)."""
         with np.errstate(over="ignore", invalid="ignore"):
-            return forward(weights, self.config.activation, self._last, x)
+            return self.network.layer_outputs(features)[-1][:, 0]
+
+    def set_parameter(self, layer: int, neuron: int, index: int | None, value: float) -> None:
+        """Set weight ``index`` (None: the bias) of ``neuron`` in ``layer`` (0 is the first hidden layer)."""
+        sizes = self.config.sizes
+        if not 0 <= layer < len(sizes) - 1:
+            raise IndexError(f"layer must be in 0..{len(sizes) - 2}, got {layer}")
+        if not 0 <= neuron < sizes[layer + 1]:
+            raise IndexError(f"layer {layer} has neurons 0..{sizes[layer + 1] - 1}, got {neuron}")
+        if index is not None and not 0 <= index < sizes[layer]:
+            raise IndexError(f"a neuron of layer {layer} has inputs 0..{sizes[layer] - 1}, got {index}")
+        if not (math.isfinite(value) and abs(value) <= MAX_WEIGHT):
+            raise ValueError(f"a weight must be a finite number within \u00b1{MAX_WEIGHT:g}, got {value!r}")
+        self.network.set_parameter(layer, neuron, index, float(value))
+
+    def load_layers(self, layers: model.Layers) -> None:
+        """Start from these weights (a loaded model file; its shape must match the settings)."""
+        expected = [(layer.weight.shape, layer.activation) for layer in model.initial_layers(
+            self.config.sizes, self.config.layer_activations, 0)]
+        if [(layer.weight.shape, layer.activation) for layer in layers] != expected:
+            raise ValueError("the model's layers do not match the settings")
+        self.network = self._new_network(layers)
+        self.epoch = 0
+        self.steps = 0
+
+    # ---- what the page draws ----------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        """What the page draws after an epoch: losses, accuracies, the boundary grid, the weights.
+        """After an epoch: losses, accuracies, the output's picture, every neuron's, the weights.
 
-        ``boundary`` is ``GRID_RESOLUTION``² confidences in [-1, 1], row by row from the
-        top (largest x1) down, each row from the smallest x0; None where not finite.
-        Losses are None once they are not finite (a diverged model).
+        ``boundary``: GRID_RESOLUTION² bytes (base64), row by row from the top (largest x2),
+        each row from the smallest x1: the output on the colour scale [-1, 1] (for
+        classification 2 P(+1) - 1). ``heatmaps``: HEATMAP_RESOLUTION² bytes per neuron,
+        hidden layers then the output, each scaled by its ``heatmap_scales`` entry (the
+        largest |value|, at least 1). Losses are None once they are not finite.
         """
-        weights = self.weights()
-        loss = self.config.loss
-        train_out = self.outputs(self.x_train, weights)
-        test_out = self.outputs(self.x_test, weights)
+        config = self.config
+        n_train, n_test = len(self.f_train), len(self.f_test)
         with np.errstate(over="ignore", invalid="ignore"):
-            grid = confidence(loss, self.outputs(self._grid, weights))
-            train_loss = loss_value(loss, train_out, self.y_train)
-            test_loss = loss_value(loss, test_out, self.y_test)
-        grid = np.round(grid, 3)
-        boundary: list[float | None] = grid.tolist()
-        if not np.isfinite(grid).all():
-            boundary = [v if math.isfinite(v) else None for v in boundary]  # type: ignore[arg-type]
+            per_layer = self.network.layer_outputs(np.concatenate([self.f_train, self.f_test, self._grid]))
+            outputs = per_layer[-1][:, 0]
+            train_out, test_out = outputs[:n_train], outputs[n_train : n_train + n_test]
+            train_loss = model.loss_value(config.loss, train_out, self.y_train)
+            test_loss = model.loss_value(config.loss, test_out, self.y_test)
+            grid_out = [values[n_train + n_test :] for values in per_layer]
+            boundary = model.confidence(config.problem, config.loss, grid_out[-1][:, 0])
+            maps, scales = [], []
+            for layer, values in enumerate(grid_out):
+                last = layer == len(grid_out) - 1
+                for j in range(values.shape[1]):
+                    picture = boundary if last else values[:, j]
+                    small = picture.reshape(GRID_RESOLUTION, GRID_RESOLUTION)[::HEATMAP_STRIDE, ::HEATMAP_STRIDE]
+                    scale = _scale_of(small)
+                    maps.append(small / scale)
+                    scales.append(scale)
+        classification = config.problem == "classification"
         return {
             "epoch": self.epoch,
             "steps": self.steps,
             "train_loss": _finite_or_none(train_loss),
             "test_loss": _finite_or_none(test_loss),
-            "train_accuracy": float(np.mean(np.where(train_out > 0, 1.0, -1.0) == self.y_train)),
-            "test_accuracy": float(np.mean(np.where(test_out > 0, 1.0, -1.0) == self.y_test)),
-            "boundary": boundary,
-            "network": _network_json(weights),
+            "train_accuracy": _accuracy(train_out, self.y_train) if classification else None,
+            "test_accuracy": _accuracy(test_out, self.y_test) if classification else None,
+            "boundary": encode_grid(boundary),
+            "heatmaps": encode_grid(np.concatenate([m.ravel() for m in maps])),
+            "heatmap_scales": [round(s, 4) for s in scales],
+            "network": _network_json(self.layers()),
         }
 
     def describe(self) -> dict[str, Any]:
-        """What does not change while training: settings, data points, grid and network shape."""
+        """What does not change while training: settings, points, shape, and the picture of
+        every feature the page offers (selected or not), in `data.FEATURES` order."""
         config = self.config
+        with np.errstate(over="ignore", invalid="ignore"):
+            feature_maps, feature_scales = [], []
+            for column in data.features(self._grid_points, tuple(data.FEATURES)).T:
+                small = column.reshape(GRID_RESOLUTION, GRID_RESOLUTION)[::HEATMAP_STRIDE, ::HEATMAP_STRIDE]
+                scale = _scale_of(small)
+                feature_maps.append(small.ravel() / scale)
+                feature_scales.append(round(scale, 4))
         return {
             "config": config.to_json(),
             "data": {
@@ -305,14 +189,20 @@ class Trainer:
             },
             "domain": list(self.domain),
             "resolution": GRID_RESOLUTION,
+            "heatmap_resolution": HEATMAP_RESOLUTION,
             "layer_sizes": list(config.sizes),
+            "layer_activations": list(config.layer_activations),
             "n_parameters": config.n_parameters,
-            "output_activation": self._last,
-            "engine_label": self.net.label,
+            "output_activation": config.output_activation,
+            "engine_label": self.network.engine_label,
+            "feature_maps": encode_grid(np.concatenate(feature_maps)),
+            "feature_scales": feature_scales,
         }
 
+    # ---- one point ----------------------------------------------------------------------------
+
     def point(self, split: str, index: int) -> tuple[list[float], float]:
-        """One data point (x, label) by split ('train' or 'test') and index."""
+        """One data point (x1, x2) and its label by split ('train' or 'test') and index."""
         if split not in ("train", "test"):
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
         x, y = (self.x_train, self.y_train) if split == "train" else (self.x_test, self.y_test)
@@ -320,92 +210,77 @@ class Trainer:
             raise IndexError(f"{split} point index must be in 0..{len(x) - 1}, got {index}")
         return x[index].tolist(), float(y[index])
 
-    def prepare_point_graph(self, split: str, index: int) -> Callable[[], dict[str, Any]]:
-        """Copy what the graph of one point needs now; the returned function draws it."""
+    def _point_inputs(self, split: str, index: int) -> tuple[list[float], float, list[float], list[str]]:
         x, label = self.point(split, index)
-        weights, epoch, config = self.weights(), self.epoch, self.config
+        values = data.features(np.array([x]), self.config.features)[0].tolist()
+        return x, label, values, [data.FEATURES[name][0] for name in self.config.features]
 
-        def render() -> dict[str, Any]:
-            return point_graph(config, weights, x, label, split=split, index=index, epoch=epoch)
+    def prepare_trace(self, split: str, index: int) -> Callable[[], dict[str, Any]]:
+        """Copy what one point's forward and backward pass needs now; the returned function runs it."""
+        x, label, values, names = self._point_inputs(split, index)
+        layers, epoch, loss = self.layers(), self.epoch, self.config.loss
 
-        return render
+        def run() -> dict[str, Any]:
+            traced = model.trace_point(layers, values, label, loss, names)
+            return {"split": split, "index": index, "epoch": epoch, "x": x, "label": label,
+                    "feature_names": names, "loss_name": loss, **traced}
+
+        return run
+
+    def prepare_neuron_graph(self, split: str, index: int, layer: int, neuron: int) -> Callable[[], dict[str, Any]]:
+        """Copy what the picture of one neuron of one point's pass needs; the function draws it."""
+        sizes = self.config.sizes
+        if not 0 <= layer < len(sizes) - 1:
+            raise IndexError(f"layer must be in 0..{len(sizes) - 2}, got {layer}")
+        if not 0 <= neuron < sizes[layer + 1]:
+            raise IndexError(f"layer {layer} has neurons 0..{sizes[layer + 1] - 1}, got {neuron}")
+        x, label, values, names = self._point_inputs(split, index)
+        layers, epoch, loss = self.layers(), self.epoch, self.config.loss
+
+        def draw() -> dict[str, Any]:
+            drawn = model.neuron_graph_svg(layers, values, label, loss, names, layer, neuron)
+            return {"split": split, "index": index, "epoch": epoch, "layer": layer, "neuron": neuron, **drawn}
+
+        return draw
+
+    def prepare_point_graph(self, split: str, index: int) -> Callable[[], dict[str, Any]]:
+        """Copy what the whole graph of one point needs now; the returned function draws it."""
+        x, label, values, names = self._point_inputs(split, index)
+        layers, epoch, loss = self.layers(), self.epoch, self.config.loss
+
+        def draw() -> dict[str, Any]:
+            drawn = model.point_graph_svg(layers, values, label, loss, names, GRAPH_MAX_VALUES)
+            return {"split": split, "index": index, "epoch": epoch, "x": x, "label": label, **drawn}
+
+        return draw
 
 
-def point_graph(
-    config: PlaygroundConfig,
-    weights: Weights,
-    x: Sequence[float],
-    label: float,
-    *,
-    split: str = "train",
-    index: int = 0,
-    epoch: int = 0,
-) -> dict[str, Any]:
-    """The seed's picture of one point: a scalar MLP with these weights, its loss, backward, draw_dot.
+def encode_grid(values: np.ndarray) -> str:
+    """Values in [-1, 1] as base64 bytes round((v + 1) * 127); 255 for NaN or infinity."""
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    finite = np.isfinite(flat)
+    codes = np.full(flat.shape, 255, dtype=np.uint8)
+    codes[finite] = np.rint((np.clip(flat[finite], -1.0, 1.0) + 1.0) * 127.0).astype(np.uint8)
+    return base64.b64encode(codes.tobytes()).decode("ascii")
 
-    Leaves are labelled ``x0, x1`` (the point), ``w{layer}.{neuron}.{input}`` and
-    ``b{layer}.{neuron}``; ``z{layer}.{neuron}`` is a neuron's weighted sum and
-    ``h{layer}.{neuron}`` its activation; ``score`` the output and ``loss`` the loss.
-    Returns the SVG and the numbers shown with it.
-    """
-    from scratchgrad import viz
 
-    model = MLP(
-        2, [*config.hidden, 1], activation=config.activation,
-        output_activation=output_activation(config.loss), seed=0,
-    )
-    _load_scalar(model, weights)
-    for number, layer in enumerate(model.layers, start=1):
-        for j, neuron in enumerate(layer.neurons):
-            for i, w in enumerate(neuron.w):
-                w.label = f"w{number}.{j}.{i}"
-            neuron.b.label = f"b{number}.{j}"
-    h: list[Value] = [Value(float(x[0]), label="x0"), Value(float(x[1]), label="x1")]
-    for number, layer in enumerate(model.layers, start=1):
-        outs = layer(h)
-        h = [outs] if isinstance(outs, Value) else list(outs)
-        for j, out in enumerate(h):
-            if out._op != "w·x+b":  # an activation: its input is the weighted sum
-                out._prev[0].label = f"z{number}.{j}"
-            out.label = f"h{number}.{j}"
-    score = h[0]
-    score.label = "score"
-    loss = _scalar_loss(config.loss, [score], [label])
-    loss.label = "loss"
-    loss.backward()
-    nodes, _ = viz.trace(loss)
-    compact = len(nodes) > GRAPH_MAX_VALUES
-    drawing = viz.draw_dot(loss, format="svg", compact=compact, max_nodes=max(GRAPH_MAX_VALUES, len(nodes)))
-    try:
-        svg = drawing.pipe(format="svg").decode("utf-8")
-    except Exception as exc:  # graphviz.ExecutableNotFound: dot is not installed
-        if type(exc).__name__ == "ExecutableNotFound":
-            raise GraphUnavailableError(
-                "cannot draw the graph: Graphviz's `dot` program was not found. " + viz.INSTALL_HINT
-            ) from None
-        raise
+def _scale_of(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
+
+
+def _accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(model.predicted_labels(outputs) == labels))
+
+
+def _finite_or_none(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _network_json(layers: model.Layers) -> dict[str, Any]:
     return {
-        "split": split,
-        "index": index,
-        "epoch": epoch,
-        "x": [float(x[0]), float(x[1])],
-        "label": label,
-        "score": score.data,
-        "loss": loss.data,
-        "values": len(nodes),
-        "compact": compact,
-        "svg": svg,
-    }
-
-
-class GraphUnavailableError(RuntimeError):
-    """The graph could not be drawn on this machine (Graphviz's dot is missing)."""
-
-
-def _network_json(weights: Weights) -> dict[str, Any]:
-    return {
-        "weights": [_rounded(w) for w, _ in weights],
-        "biases": [_rounded(b) for _, b in weights],
+        "weights": [_rounded(layer.weight) for layer in layers],
+        "biases": [_rounded(layer.bias) for layer in layers],
     }
 
 

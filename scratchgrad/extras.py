@@ -1,15 +1,18 @@
 """Optional extras: import one, or say in one line how to install it.
 
 scratchgrad is used from a clone (``make demo`` makes ``.venv``), so "pip install
-'scratchgrad[torch]'" would ask PyPI for a package that is not there. The hint names
-the Makefile target that works in a clone and the exact packages for any other
-environment, read from this installation's own metadata so it cannot go stale.
+'scratchgrad[torch]'" would ask PyPI for a package that is not there. In a clone the hint
+names the Makefile target and the editable install; anywhere else the exact packages,
+read from this installation's own metadata so they cannot go stale.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import sys
+from pathlib import Path
 from types import ModuleType
 
 # What each extra is for, in the words of the error message.
@@ -43,10 +46,22 @@ def _requirements(extra: str) -> list[str]:
 
 
 def install_hint(extra: str) -> str:
-    """How to install ``extra``: its make target in a clone, or pip with its packages."""
+    """How to install ``extra`` into the Python running now, as a phrase: "`make install-torch`
+    in the scratchgrad folder, or `.venv/bin/pip install -e '.[torch]'`" in a clone, the exact
+    packages for pip anywhere else ("pip install 'scratchgrad[torch]'" would ask PyPI for a
+    scratchgrad that is not there)."""
+    python = Path(sys.executable)
+    root = Path(__file__).resolve().parents[1]
+    if (root / "pyproject.toml").is_file() and (root / "Makefile").is_file():
+        here = Path.cwd()
+        if python.parent.name == "bin" and python.parent.parent.parent == root:
+            pip = os.path.relpath(python.parent / "pip", here) if here == root else str(python.parent / "pip")
+        else:
+            pip = f"{python} -m pip"
+        target = "." if here == root else str(root)
+        return f"`make install-{extra}` in the scratchgrad folder, or `{pip} install -e '{target}[{extra}]'`"
     packages = " ".join(f"'{spec}'" if any(c in spec for c in "<>=[") else spec for spec in _requirements(extra))
-    elsewhere = f"`pip install {packages}`" if packages else f"`pip install -e '.[{extra}]'` in the scratchgrad folder"
-    return f"install it with `make install-{extra}` in the scratchgrad folder, or {elsewhere}"
+    return f"`{python} -m pip install {packages or extra}`"
 
 
 def require(module: str, extra: str) -> ModuleType:
@@ -56,5 +71,5 @@ def require(module: str, extra: str) -> ModuleType:
     except ImportError:
         purpose = EXTRAS.get(extra, f"the '{extra}' extra")
         raise MissingExtraError(
-            f"{purpose} needs the optional package '{module}', which is not installed: {install_hint(extra)}"
+            f"{purpose} needs the optional package '{module}', which is not installed: install it with {install_hint(extra)}"
         ) from None
