@@ -117,9 +117,9 @@ def _with_mode(func: F, mode: bool) -> F:
                     with _Block(mode):
                         gen.close()
                     raise
-                except BaseException:
+                except BaseException as error:
                     with _Block(mode):
-                        value = gen.throw(*sys.exc_info())
+                        value = gen.throw(error)
                 else:
                     try:
                         with _Block(mode):
