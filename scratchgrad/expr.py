@@ -192,13 +192,15 @@ def caret_lines(text: str, column: int, width: int = 76) -> str:
 # hashing and repr walk the tree without recursion, so a 20,000-term sum compares fine.
 
 
+@dataclass(frozen=True, eq=False, repr=False)
 class _Node:
-    """What every tree node shares: comparison, hashing and repr that ignore ``column``."""
+    """What every tree node shares: ``column``, and comparison, hashing and repr that ignore it."""
 
-    __slots__ = ()
+    column: int = field(default=0, compare=False, kw_only=True)
 
-    def _fields(self) -> tuple[object, ...]:  # the non-node fields that identify a node
-        raise NotImplementedError
+    def _fields(self) -> tuple[object, ...]:
+        """What identifies a node besides its children: its first field (value, name, op, function)."""
+        return (getattr(self, self.__match_args__[0]),)  # type: ignore[attr-defined,misc]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, _Node):
@@ -236,10 +238,6 @@ class Number(_Node):
     """A numeric literal; always finite and non-negative (``-3`` is a UnaryOp of 3)."""
 
     value: float
-    column: int = field(default=0, compare=False)
-
-    def _fields(self) -> tuple[object, ...]:
-        return (self.value,)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -247,10 +245,6 @@ class Variable(_Node):
     """A name whose value comes from the ``variables`` mapping of `evaluate`."""
 
     name: str
-    column: int = field(default=0, compare=False)
-
-    def _fields(self) -> tuple[object, ...]:
-        return (self.name,)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -259,10 +253,6 @@ class UnaryOp(_Node):
 
     op: str
     operand: Node
-    column: int = field(default=0, compare=False)
-
-    def _fields(self) -> tuple[object, ...]:
-        return (self.op,)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -272,10 +262,6 @@ class BinaryOp(_Node):
     op: str
     left: Node
     right: Node
-    column: int = field(default=0, compare=False)
-
-    def _fields(self) -> tuple[object, ...]:
-        return (self.op,)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -284,10 +270,6 @@ class Call(_Node):
 
     function: str
     argument: Node
-    column: int = field(default=0, compare=False)
-
-    def _fields(self) -> tuple[object, ...]:
-        return (self.function,)
 
 
 Node = Union[Number, Variable, UnaryOp, BinaryOp, Call]
@@ -461,7 +443,7 @@ class _Parser:
         node = self.term()
         while self.at("+", "-"):
             op = self.advance()
-            node = BinaryOp(op.text, node, self.term(), op.column)
+            node = BinaryOp(op.text, node, self.term(), column=op.column)
         return node
 
     def term(self) -> Node:
@@ -470,7 +452,7 @@ class _Parser:
             op = self.advance()
             if op.text == "/" and self.at("/"):
                 raise self.error("'//' (floor division) is not supported: use /", self.peek())
-            node = BinaryOp(op.text, node, self.unary(), op.column)
+            node = BinaryOp(op.text, node, self.unary(), column=op.column)
         return node
 
     def unary(self) -> Node:
@@ -479,7 +461,7 @@ class _Parser:
             self.enter(op)
             operand = self.unary()
             self.depth -= 1
-            return UnaryOp(op.text, operand, op.column)
+            return UnaryOp(op.text, operand, column=op.column)
         return self.power()
 
     def power(self) -> Node:
@@ -489,19 +471,19 @@ class _Parser:
             self.enter(op)
             exponent = self.unary()  # as in Python: 2**-1 is fine, and a**b**c is a**(b**c)
             self.depth -= 1
-            return BinaryOp("**", base, exponent, op.column)
+            return BinaryOp("**", base, exponent, column=op.column)
         return base
 
     def atom(self) -> Node:
         token = self.advance()
         if token.kind == "number":
-            return Number(token.value, token.column)
+            return Number(token.value, column=token.column)
         if token.kind == "name":
             if self.at("("):
                 return self.call(token)
             if token.text in FUNCTIONS:
                 raise self.error(f"'{token.text}' is a function: call it as {token.text}(...)", token)
-            return Variable(token.text, token.column)
+            return Variable(token.text, column=token.column)
         if token.kind == "op" and token.text == "(":
             self.enter(token)
             inner = self.expression()
@@ -529,7 +511,7 @@ class _Parser:
             raise self.error(f"{name.text}() takes exactly one argument", self.peek())
         self.close(opening, f"'{name.text}('")
         self.depth -= 1
-        return Call(name.text, argument, name.column)
+        return Call(name.text, argument, column=name.column)
 
     def close(self, opening: _Token, what: str) -> None:
         token = self.peek()

@@ -10,6 +10,7 @@ from scratchgrad.nn.losses import (
     Loss,
     binary_cross_entropy_with_logits,
     hinge_loss,
+    l1_penalty,
     l2_penalty,
     mean_squared_error,
     mse_loss,

@@ -17,6 +17,7 @@ import io
 import math
 import numbers
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal, Sequence, Union
@@ -190,17 +191,13 @@ def loss_curve_figure(
     return figure
 
 
-def plot_loss_curve(
-    history_or_losses: object,
-    path: PathLike,
-    title: str = "Training loss",
-    accuracy: Sequence[float] | None = None,
-    test_losses: Sequence[float] | None = None,
-    log_scale: bool | None = None,
-) -> Path:
-    """Save `loss_curve_figure` to ``path`` (.png/.svg/.pdf) and return the path."""
+def plot_loss_curve(history_or_losses: object, path: PathLike, **options: Any) -> Path:
+    """Save `loss_curve_figure` to ``path`` (.png/.svg/.pdf) and return the path.
+
+    ``options`` are `loss_curve_figure`'s: ``title``, ``accuracy``, ``test_losses``, ``log_scale``.
+    """
     _format_of(path)  # check the path before the work
-    return save_figure(loss_curve_figure(history_or_losses, title, accuracy, test_losses, log_scale), path)
+    return save_figure(loss_curve_figure(history_or_losses, **options), path)
 
 
 # ---- decision boundary --------------------------------------------------------------------------
@@ -209,48 +206,35 @@ Predict = Callable[[Any], Any]
 
 
 def _is_model(candidate: object) -> bool:
-    from scratchgrad import nn, tensor_nn
+    from scratchgrad.nn import Module
 
-    return isinstance(candidate, (nn.Module, tensor_nn.Module))
+    return isinstance(candidate, Module)
 
 
 def model_predictor(model: object) -> Callable[[Any], np.ndarray]:
     """A function scoring many points at once with a scratchgrad model, for pictures.
 
-    model: a scalar ``scratchgrad.nn`` MLP or Layer, or a tensor module -> a function from an
-    (n, features) array (or list of lists) to (n,) scores or (n, k) logits.
+    model: a model of either engine (a scalar ``scratchgrad.nn`` MLP, Layer or Neuron, a
+    tensor MLP, Sequential or Linear) -> a function from an (n, features) array (or list
+    of lists) to (n,) scores or (n, k) logits.
 
     A decision boundary needs ~40,000 forward passes: seconds on `Value`s, milliseconds on
-    arrays. A scalar model is scored on arrays from its plain layer description (the same
-    weights, the same activations), so its picture shows exactly the model's own scores.
+    arrays. A scalar model is scored by its tensor twin (``scratchgrad.nn.to_tensor``: the
+    same weights, bit for bit) through ``scratchgrad.train.predict``, so its picture shows
+    the model's own scores.
     """
-    from scratchgrad import export, tensor_nn, tensor_train
+    from scratchgrad.nn import to_tensor
+    from scratchgrad.train import predict
 
-    if isinstance(model, tensor_nn.Module):
+    if not _is_model(model):
+        raise TypeError(f"model_predictor takes a scratchgrad model, got {type(model).__name__}")
+    engine = model.model_engine()  # type: ignore[attr-defined]
+    scorer = to_tensor(model) if engine == "scalar" else model  # a TypeError names what cannot be converted
 
-        def predict_tensor(points: Any) -> np.ndarray:
-            scores = tensor_train.predict(model, np.asarray(points, dtype=np.float64))
-            return scores[:, 0] if scores.ndim == 2 and scores.shape[1] == 1 else scores
+    def scores(points: Any) -> np.ndarray:
+        return np.asarray(predict(scorer, np.asarray(points, dtype=np.float64)))
 
-        return predict_tensor
-    steps = export.model_steps(model)  # raises a TypeError naming what it supports
-    functions: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-        "tanh": np.tanh,
-        "relu": lambda z: np.maximum(z, 0.0),
-        "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),  # the logistic function, overflow-free
-    }
-
-    def predict_scalar(points: Any) -> np.ndarray:
-        h = np.asarray(points, dtype=np.float64)
-        for step in steps:
-            if step[0] == "linear":
-                weights, bias = step[1], step[2]  # type: ignore[misc]
-                h = h @ weights.T + (0.0 if bias is None else bias)
-            else:
-                h = functions[step[0]](h)
-        return h[:, 0] if h.shape[1] == 1 else h
-
-    return predict_scalar
+    return scores
 
 
 def _points(X: object) -> np.ndarray:
@@ -341,7 +325,7 @@ def decision_boundary_figure(
     y: object,
     resolution: int = 200,
     title: str = "Decision boundary",
-    threshold: float = 0.0,
+    threshold: float | None = None,
     padding: float = 0.1,
     accepts: Literal["auto", "array", "list"] = "auto",
 ) -> Figure:
@@ -354,8 +338,8 @@ def decision_boundary_figure(
     (n, 2); y: n labels, -1/+1 or class ids 0..k-1 -> a Figure.
 
     One score per point: a heat map of the score (red below ``threshold``, blue above) and
-    the ``threshold`` contour, the decision boundary (0 for tanh or linear outputs, 0.5
-    for probabilities). k scores per point: the region of each predicted class. The grid
+    the ``threshold`` contour, the decision boundary (None: 0.5 for a model whose output
+    is a sigmoid, a probability, else 0 for tanh or linear scores). k scores per point: the region of each predicted class. The grid
     is ``resolution`` x ``resolution`` over the data's box widened by ``padding`` of its
     size; predict runs under ``no_grad()``. The title gives the accuracy on the points.
     """
@@ -364,7 +348,13 @@ def decision_boundary_figure(
     if isinstance(resolution, bool) or not isinstance(resolution, int) or not 2 <= resolution <= 2000:
         raise ValueError(f"resolution must be an int from 2 to 2000, got {resolution!r}")
     if _is_model(predict):  # a scratchgrad model: scored on arrays, many points at once
+        if threshold is None:
+            from scratchgrad.train import default_threshold
+
+            threshold = default_threshold(predict)
         predict, accepts = model_predictor(predict), "array"
+    if threshold is None:
+        threshold = 0.0
     if not callable(predict):
         raise TypeError(f"predict must be a callable returning scores, got {type(predict).__name__}")
     points = _points(X)
@@ -429,39 +419,45 @@ def decision_boundary_figure(
     return figure
 
 
-def plot_decision_boundary(
-    predict: Predict,
-    X: object,
-    y: object,
-    path: PathLike,
-    resolution: int = 200,
-    title: str = "Decision boundary",
-    threshold: float = 0.0,
-    padding: float = 0.1,
-    accepts: Literal["auto", "array", "list"] = "auto",
-) -> Path:
-    """Save `decision_boundary_figure` to ``path`` (.png/.svg/.pdf) and return the path."""
+def plot_decision_boundary(predict: Predict, X: object, y: object, path: PathLike, **options: Any) -> Path:
+    """Save `decision_boundary_figure` to ``path`` (.png/.svg/.pdf) and return the path.
+
+    ``options`` are `decision_boundary_figure`'s: ``resolution``, ``title``, ``threshold``,
+    ``padding``, ``accepts``.
+    """
     _format_of(path)
-    figure = decision_boundary_figure(predict, X, y, resolution, title, threshold, padding, accepts)
-    return save_figure(figure, path)
+    return save_figure(decision_boundary_figure(predict, X, y, **options), path)
 
 
 # ---- activation functions -----------------------------------------------------------------------
 
-ACTIVATIONS = ("tanh", "relu", "sigmoid")
+# What each activation's derivative reads as, for the legend (one not listed here is labelled
+# "f'(x)"); which activations are drawn comes from the registry, scratchgrad.nn.ACTIVATIONS.
+DERIVATIVE_FORMULAS = {"tanh": "1 - tanh²(x)", "relu": "1 if x > 0 else 0", "sigmoid": "σ(x) (1 - σ(x))"}
+
+
+def _curved_activations() -> list[str]:
+    """The registry's activations but the identity (a straight line of slope 1 teaches nothing)."""
+    from scratchgrad.nn.activations import ACTIVATIONS, is_identity
+
+    return [name for name in ACTIVATIONS if not is_identity(name)]
 
 
 def activation_curves(name: str, xs: Sequence[float]) -> tuple[list[float], list[float]]:
-    """f(x) and f'(x) of ``Value.<name>`` at each x, the derivative from ``backward()``.
+    """f(x) and f'(x) of the activation ``name`` at each x, the derivative from ``backward()``.
 
-    name: 'tanh', 'relu' or 'sigmoid'; xs: n numbers -> two lists of n floats.
+    name: a name of ``scratchgrad.nn.ACTIVATIONS`` ('tanh', 'relu', 'sigmoid', ...); xs: n
+    numbers -> two lists of n floats, computed by scratchgrad's own Value ops.
     """
+    from scratchgrad.nn.activations import ACTIVATIONS
+
     if name not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
+    function = ACTIVATIONS[name].scalar
     values, slopes = [], []
     for x in xs:
         v = Value(float(x))
-        out = getattr(v, name)()
+        out = function(v)
         out.backward()
         values.append(float(out.data))
         slopes.append(v.grad)
@@ -469,27 +465,28 @@ def activation_curves(name: str, xs: Sequence[float]) -> tuple[list[float], list
 
 
 def activations_figure(x_range: tuple[float, float] = (-5.0, 5.0), points: int = 401) -> Figure:
-    """tanh, relu and sigmoid with their derivatives, side by side (the tutorial plots tanh).
+    """Every activation of ``scratchgrad.nn.ACTIVATIONS`` (tanh, relu, sigmoid; not the
+    identity) with its derivative, side by side (the tutorial plots tanh).
 
-    x_range: (low, high) -> a Figure of three panels, f solid and f' dashed, both computed
-    by scratchgrad's own Value ops and backward().
+    x_range: (low, high) -> a Figure of one panel per activation, f solid and f' dashed, both
+    computed by scratchgrad's own Value ops and backward().
     """
+    from scratchgrad.nn.activations import ACTIVATIONS
+
     low, high = (float(v) for v in x_range)
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
         raise ValueError(f"x_range must be two finite numbers, low < high; got {x_range!r}")
     if isinstance(points, bool) or not isinstance(points, int) or points < 2:
         raise ValueError(f"points must be an int >= 2, got {points!r}")
+    names = _curved_activations()
     xs = np.linspace(low, high, points)
-    figure = Figure(figsize=(11, 3.6))
-    axes = figure.subplots(1, 3, sharex=True)
-    formulas = {
-        "tanh": ("tanh(x)", "1 - tanh²(x)"),
-        "relu": ("relu(x) = max(0, x)", "1 if x > 0 else 0"),
-        "sigmoid": ("σ(x) = 1 / (1 + e⁻ˣ)", "σ(x) (1 - σ(x))"),
-    }
-    for ax, name in zip(axes, ACTIVATIONS):
+    figure = Figure(figsize=(11 * len(names) / 3, 3.6))
+    axes = figure.subplots(1, len(names), sharex=True, squeeze=False)[0]
+    for ax, name in zip(axes, names):
         values, slopes = activation_curves(name, xs.tolist())
-        f_label, d_label = formulas[name]
+        formula = re.sub(r"\bz\b", "x", ACTIVATIONS[name].formula)  # the registry writes it of z
+        f_label = formula if formula.startswith(f"{name}(") else f"{name}(x) = {formula}"
+        d_label = DERIVATIVE_FORMULAS.get(name, f"{name}'(x)")
         ax.plot(xs, values, color="#1f77b4", linewidth=2, label=f_label)
         ax.plot(xs, slopes, color="#d62728", linewidth=1.8, linestyle="--", label=f"derivative: {d_label}")
         ax.axhline(0, color="black", linewidth=0.6)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from scratchgrad import data, losses
+from scratchgrad._progress import advance, progress_bar
 from scratchgrad.engine import Value
 from scratchgrad.nn import MLP
 
@@ -150,20 +151,25 @@ def train_mlp(
     seed: int = 0,
     steps: int = MLP_STEPS,
     lr: float = MLP_LR,
-    progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+    progress: bool | None | Callable[[Iterable[int]], Iterable[int]] = False,
 ) -> MLPRun:
     """The tutorial's ``MLP(3, [4, 4, 1])`` trained on its 4 samples: ``steps`` steps of plain
     gradient descent on the summed squared error, exactly its loop.
 
     The weights come from the global `random` module seeded with ``seed``, as in the tutorial
-    (``random.seed(seed)``). ``progress`` may wrap the step range (e.g. ``tqdm``)."""
+    (``random.seed(seed)``). ``progress``: True draws the library's progress bar, None draws it
+    when stderr is a terminal (as `scratchgrad.train.fit` does), False none; a function may
+    also wrap the step range itself (e.g. ``tqdm``)."""
     xs, ys = samples()
     random.seed(seed)
     model = MLP(*MLP_SIZES)
     run = MLPRun(model)
     step_range: Iterable[int] = range(steps)
-    if progress is not None:
+    bar = None
+    if callable(progress):
         step_range = progress(step_range)
+    else:
+        bar = progress_bar(steps, "training", progress, unit="step")
     for _ in step_range:
         # forward pass
         ypred: list[Any] = [model(x) for x in xs]
@@ -176,4 +182,7 @@ def train_mlp(
         for p in model.parameters():
             p.data += -lr * p.grad
         run.losses.append(float(loss.data))
+        advance(bar, {"loss": f"{loss.data:.4g}"})
+    if bar is not None:
+        bar.close()
     return run

@@ -26,6 +26,7 @@ def test_export_to_torch(model_file: Path, tmp_path: Path) -> None:
     result = run("export", str(model_file), "--to", "torch", "--out", str(tmp_path / "m.pt"))
     assert result.returncode == 0, result.stderr
     assert f"wrote {tmp_path / 'm.pt'}" in result.stdout and (tmp_path / "m.pt").stat().st_size > 0
+    assert f"{model_file}: a 2-3-1 scalar model, activations tanh, tanh" in result.stdout  # from nn.describe
 
 
 def test_out_naming_a_folder_is_refused(model_file: Path, tmp_path: Path) -> None:

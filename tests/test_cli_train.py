@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from cli_support import assert_png, assert_usage_error, run, run_on_a_terminal
 
@@ -83,7 +84,7 @@ def test_train_digits_picks_the_tensor_engine_and_draws_a_confusion_matrix(tmp_p
     pytest.importorskip("sklearn")
     result = run("train", "--dataset", "digits", "--epochs", "1", "--no-progress", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "64-128-10 relu MLP (tensor engine)" in result.stdout
+    assert "64-128-10 relu MLP (tensor engine" in result.stdout and "kaiming init" in result.stdout
     assert re.search(r"test accuracy \d+\.\d%", result.stdout)
     assert_png(tmp_path / "digits_confusion.png")
     assert_png(tmp_path / "digits_loss.png")
@@ -100,7 +101,7 @@ def test_train_on_a_csv_file_with_0_1_labels(tmp_path: Path) -> None:
     data = _write_csv(tmp_path / "points.csv", rows)
     result = run("train", "--dataset", f"csv:{data}", "--epochs", "3", "--no-progress", "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
-    assert "labels 0 -> -1 and 1 -> +1" in result.stdout
+    assert "2 classes (labels 0 -> -1 and 1 -> +1)" in result.stdout
     assert "30 rows of" in result.stdout
     for name in ["points_loss.png", "points_boundary.png", "points_model.json"]:
         assert (tmp_path / "out" / name).is_file(), name
@@ -142,7 +143,8 @@ def test_a_bad_csv_exits_2_naming_the_row(rows: list[str], fragments: list[str],
 
 def test_a_diverging_run_exits_non_zero_with_one_line(tmp_path: Path) -> None:
     result = run("train", "--lr", "1000", "--epochs", "20", "--no-progress", "--out", str(tmp_path))
-    assert_usage_error(result, "training diverged", "--lr 1000", "smaller --lr", status=1)
+    # train.fit's TrainingDiverged, as it says it: the loss went from 0.55 to about 7e6, finite
+    assert_usage_error(result, "the loss grew from", "training diverged", "learning rate 1000", "smaller lr", status=1)
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "moons_model.json").exists()  # no model of a failed run
 
@@ -161,17 +163,20 @@ def _namespace(*argv: str) -> argparse.Namespace:
 
 
 def test_the_engine_follows_the_size_of_the_run(capsys: pytest.CaptureFixture[str]) -> None:
-    from scratchgrad.cli.problem import Problem
-    from scratchgrad.cli.train import config_of, engine_of
+    from scratchgrad.cli.train import engine_of, settings_of
+    from scratchgrad.data import Dataset
 
-    points = Problem([[0.0, 0.0]] * 100, [1.0] * 100, "binary")
+    points = Dataset(np.zeros((100, 2)), np.ones(100))
     small = _namespace()
-    assert engine_of(small, config_of(small), points)[0] == "scalar"  # moons' defaults: a few seconds as Values
+    assert engine_of(small, settings_of(small), points) == ("scalar", "")  # moons' defaults: seconds on Values
     big = _namespace("--dataset", "spirals", "--hidden", "32,32", "--epochs", "300")
-    assert engine_of(big, config_of(big), points)[0] == "tensor"
+    engine, why = engine_of(big, settings_of(big), points)
+    assert engine == "tensor" and "picked for speed: 36 million weight uses" in why
     forced = _namespace("--dataset", "spirals", "--hidden", "32,32", "--epochs", "300", "--engine", "scalar")
-    assert engine_of(forced, config_of(forced), points)[0] == "scalar"
+    assert engine_of(forced, settings_of(forced), points)[0] == "scalar"
     assert "this run will take about" in capsys.readouterr().err  # said before a slow run starts
+    huge = Dataset(np.zeros((90_000, 2)), np.ones(90_000))  # one full batch would be 30 million weight uses
+    assert engine_of(small, settings_of(small), huge)[0] == "tensor"
 
 
 @pytest.mark.parametrize(
@@ -184,7 +189,9 @@ def test_the_engine_follows_the_size_of_the_run(capsys: pytest.CaptureFixture[st
         (["--hidden", "100000,100000"], ["argument --hidden", "at most 4,096 units"]),
         (["--hidden", ",".join(["4096"] * 3)], ["10,000,000 parameters"]),
         (["--hidden", "512,512", "--engine", "scalar"], ["scalar engine's limit of 200,000"]),
-        (["--momentum", "2"], ["argument --momentum", "in [0, 1)"]),
+        (["--momentum", "2"], ["--momentum: momentum must be a finite number >= 0.0 and < 1.0, got 2.0"]),  # the library's check
+        (["--momentum", "-1", "--optimizer", "momentum"], ["--momentum: momentum must be"]),
+        (["--samples", "100000", "--engine", "scalar"], ["a batch of 100,000 samples", "--batch-size"]),
         (["--dataset", "digits", "--samples", "50"], ["--samples applies to the generated data sets", "not to digits"]),
         (["--dataset", "tutorial", "--noise", "0.2"], ["--noise applies to the generated data sets"]),
         (["--dataset", "csv:points.csv", "--samples", "5"], ["--samples applies", "not to points"]),

@@ -25,6 +25,7 @@ from scratchgrad.data import (
     train_test_split,
     tutorial,
 )
+from scratchgrad.data import load_dataset
 from scratchgrad.data.digits import load_digits
 
 GENERATORS = [make_moons, make_circles, make_spirals, make_xor]
@@ -284,5 +285,44 @@ def test_toy_datasets_as_arrays() -> None:
     for name in ("circles", "spirals", "xor"):
         assert toy_dataset(name, 30, seed=0)[0].shape == (30, 2)
     assert toy_dataset("xor", 10, seed=0, dtype=np.float32)[0].dtype == np.float32
-    with pytest.raises(ValueError, match="unknown toy data set 'blobs'; choose one of moons, circles, spirals, xor"):
+    with pytest.raises(ValueError, match="unknown toy data set 'blobs'; choose one of moons, circles, spirals, xor, gauss"):
         toy_dataset("blobs")
+
+
+@pytest.mark.parametrize("name", ["gauss", "plane", "gaussian_mix"])
+def test_tensorflow_playgrounds_sets_are_seeded_and_shaped(name: str) -> None:
+    from scratchgrad.data import DATASETS
+
+    data = load_dataset(name, samples=120, noise=0.1, seed=3)
+    again = load_dataset(name, samples=120, noise=0.1, seed=3)
+    other = load_dataset(name, samples=120, noise=0.1, seed=4)
+    assert data.X.shape == (120, 2) and data.y.shape == (120,) and np.isfinite(data.X).all()
+    assert_array_equal(data.X, again.X)
+    assert not np.array_equal(data.X, other.X) and not np.array_equal(data.X, data.X_test)
+    assert data.kind == DATASETS[name].kind
+    if data.kind == "binary":
+        assert set(data.y.tolist()) == {-1.0, 1.0} and data.y.mean() == 0  # both classes, balanced
+    else:
+        assert data.kind == "regression" and data.classes == 1
+        assert (np.abs(data.y) <= 1).all() and len(set(data.y.tolist())) > 100
+
+
+def test_gauss_clouds_separate_and_noise_mixes_them() -> None:
+    from scratchgrad.data import make_gauss
+
+    X, y = (np.array(part) for part in make_gauss(400, 0.0, seed=0))
+    assert np.mean(np.sign(X.sum(axis=1)) == y) > 0.97
+    X, y = (np.array(part) for part in make_gauss(400, 1.0, seed=0))
+    assert np.mean(np.sign(X.sum(axis=1)) == y) < 0.9
+
+
+def test_regression_targets_without_noise_are_the_plane_and_the_bumps() -> None:
+    from scratchgrad.data import make_gaussian_mix, make_plane
+
+    X, y = (np.array(part) for part in make_plane(50, 0.0, seed=0))
+    np.testing.assert_allclose(y, (X[:, 0] + X[:, 1]) / 2)
+    X, y = (np.array(part) for part in make_gaussian_mix(2000, 0.0, seed=0))
+    near = np.hypot(X[:, 0] + 0.5, X[:, 1] - 0.5) < 0.05  # on the top-left bump: height about 1
+    assert near.any() and (y[near] > 0.9).all()
+    with pytest.raises(ValueError, match="noise must be"):
+        make_plane(10, -1.0)

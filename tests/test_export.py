@@ -132,15 +132,19 @@ def test_from_torch_rejects_unsupported_layers() -> None:
         export.from_torch(torch.nn.Conv2d(1, 1, 3))
 
 
-def test_from_torch_mixed_activations_need_the_tensor_engine() -> None:
+def test_from_torch_mixed_activations_on_both_engines() -> None:
     module = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 3), torch.nn.ReLU(),
                                  torch.nn.Linear(3, 1))
-    with pytest.raises(ValueError, match="engine='tensor'"):
-        export.from_torch(module)
-    back = export.from_torch(module, engine="tensor")
     x = np.random.default_rng(5).normal(size=(7, 2))
     expected = module.double()(torch.from_numpy(x)).detach().numpy()
+    scalar = export.from_torch(module)  # the scalar MLP takes one activation per hidden layer
+    assert scalar.architecture()["activation"] == ["tanh", "relu"]
+    np.testing.assert_allclose([scalar(row).data for row in x.tolist()], expected[:, 0], rtol=0, atol=1e-12)
+    back = export.from_torch(module, engine="tensor")
     np.testing.assert_allclose(back(x).data, expected, rtol=0, atol=1e-12)
+    no_bias = torch.nn.Sequential(torch.nn.Linear(2, 3, bias=False), torch.nn.Tanh(), torch.nn.Linear(3, 1))
+    with pytest.raises(ValueError, match="engine='tensor'"):
+        export.from_torch(no_bias)
 
 
 def test_from_torch_float32_module_is_imported_exactly() -> None:

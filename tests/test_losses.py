@@ -14,6 +14,7 @@ from scratchgrad.gradcheck import gradcheck
 from scratchgrad.losses import (
     binary_cross_entropy_with_logits,
     hinge_loss,
+    l1_penalty,
     l2_penalty,
     mean_squared_error,
     softmax_cross_entropy,
@@ -115,11 +116,22 @@ def test_bce_with_logits_is_stable_at_the_edges(z, target):
     assert v.grad == pytest.approx(t.grad.item(), abs=1e-15)
 
 
-def test_bce_gradient_at_zero_is_half_minus_target():
-    # A formula built on |z| would give -t here: relu and |.| have no slope at 0.
+@pytest.mark.parametrize("target", [0.0, 0.3, 1.0])
+def test_bce_gradient_at_zero_is_half_minus_target_on_both_engines(target):
+    # A softplus built from relu(z) and |z| would give -t here (their slopes are 0 at 0);
+    # PyTorch and sigmoid(0) - t say 1/2 - t.
+    import numpy as np
+
+    from scratchgrad.tensor import Tensor
+
     v = Value(0.0)
-    binary_cross_entropy_with_logits([v], [1.0]).backward()
-    assert v.grad == -0.5
+    binary_cross_entropy_with_logits([v], [target]).backward()
+    z = Tensor(np.zeros(3), requires_grad=True)
+    binary_cross_entropy_with_logits(z, np.full(3, target)).backward()
+    t = torch_leaf([0.0])
+    F.binary_cross_entropy_with_logits(t, torch.tensor([target], dtype=torch.float64)).backward()
+    assert v.grad == pytest.approx(0.5 - target, abs=1e-16) and v.grad == pytest.approx(t.grad.item(), abs=1e-16)
+    assert z.grad.tolist() == pytest.approx([(0.5 - target) / 3] * 3, abs=1e-16)
 
 
 @settings(max_examples=40, deadline=None)
@@ -162,6 +174,29 @@ def test_l2_penalty_vs_torch_and_micrograd():
     t = torch_leaf([p.data for p in params])
     check_against_torch(penalty, 1e-4 * (t**2).sum(), params, t, atol=1e-16)
     assert l2_penalty(params, 0.0).data == 0.0
+
+
+def test_l1_penalty_is_torchs_on_both_engines():
+    import numpy as np
+
+    from scratchgrad.nn import to_tensor
+
+    model = MLP(2, [3, 1], seed=0)
+    model.layers[0].neurons[0].w[1].data = 0.0  # |p| has slope 0 at 0, as torch.abs
+    params = model.parameters()
+    penalty = l1_penalty(model, 0.01)
+    t = torch_leaf([p.data for p in params])
+    check_against_torch(penalty, 0.01 * t.abs().sum(), params, t, atol=1e-16)
+    assert params[1].grad == 0.0
+    tensor = to_tensor(model)
+    total = l1_penalty(tensor, 0.01)
+    total.backward()
+    assert total.data == pytest.approx(penalty.data, rel=1e-15)
+    grads = np.concatenate([np.column_stack([l.weight.grad, l.bias.grad]).ravel() for l in tensor.layers])
+    assert grads.tolist() == pytest.approx(t.grad.tolist(), abs=1e-16)
+    assert l1_penalty(params, 0.0).data == 0.0
+    with pytest.raises(ValueError, match="l1_penalty: alpha must be a finite number >= 0"):
+        l1_penalty(params, math.nan)
 
 
 def test_losses_pass_finite_differences():

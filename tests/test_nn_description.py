@@ -108,7 +108,7 @@ def test_build_picks_the_model_that_fits_the_description() -> None:
     built = build(mixed, "tensor")
     assert isinstance(built, Sequential) and [type(m).__name__ for m in built] == ["Linear", "Tanh", "Linear", "ReLU", "Linear"]
     assert describe(built) == mixed
-    with pytest.raises(ValueError, match="one activation for all hidden layers.*engine='tensor'"):
+    with pytest.raises(ValueError, match="needs a bias in every layer.*engine='tensor'"):
         build(mixed, "scalar")
     no_bias = ModelDescription((DenseLayer(np.ones((1, 2)), None, "linear"),))
     with pytest.raises(ValueError, match="needs a bias in every layer"):
@@ -165,3 +165,49 @@ def test_an_activation_added_to_the_registry_works_everywhere(monkeypatch: pytes
     sequential = mlp(2, [3], 1, activation="softplus", seed=0)
     assert type(sequential[1]).__name__ == "Softplus"
     assert describe(sequential).layers[0].activation == "softplus"
+
+
+# ---- an activation per hidden layer --------------------------------------------------------------
+
+
+def test_an_activation_per_hidden_layer_on_both_engines(tmp_path) -> None:
+    activations = ["relu", "sigmoid", "tanh"]
+    scalar = MLP(2, [4, 3, 3, 1], activations, "linear", init="kaiming", seed=5)
+    tensor = TensorMLP(2, [4, 3, 3, 1], activations, "linear", init="kaiming", seed=5)
+    assert [layer.activation for layer in scalar.layers] == [*activations, "linear"]
+    assert tensor.layer_activations() == [*activations, "linear"]
+    assert describe(scalar) == describe(tensor)  # the same weights for the same seed
+    assert [layer.activation for layer in describe(scalar).layers] == [*activations, "linear"]
+    expected = {"nin": 2, "nouts": [4, 3, 3, 1], "activation": activations, "output_activation": "linear"}
+    assert scalar.architecture() == tensor.architecture() == expected
+    assert repr(scalar) == "MLP(2, [4, 3, 3, 1], activation=['relu', 'sigmoid', 'tanh'], output_activation='linear')"
+    # Conversions and files keep them, bit for bit.
+    assert isinstance(to_tensor(scalar), TensorMLP) and describe(to_scalar(tensor)) == describe(scalar)
+    scalar.save(tmp_path / "m.json")
+    tensor.save(tmp_path / "m.npz")
+    for path in ("m.json", "m.npz"):
+        loaded = nn.load(tmp_path / path)
+        assert loaded.architecture() == expected and describe(loaded) == describe(scalar)
+    X = np.random.default_rng(2).normal(size=(5, 2))
+    np.testing.assert_allclose(tensor(X).data[:, 0], [scalar(x).data for x in X.tolist()], rtol=0, atol=1e-14)
+    # The output defaults to the last hidden layer's activation; one name still means every layer.
+    assert MLP(2, [3, 3, 1], ["relu", "tanh"], seed=0).output_activation == "tanh"
+    assert MLP(2, [3, 3, 1], "relu", seed=0).layer_activations() == ["relu", "relu", "relu"]
+    with pytest.raises(ValueError, match=r"one name per hidden layer \(2 for nouts \[3, 3, 1\]\), got 1"):
+        TensorMLP(2, [3, 3, 1], ["relu"])
+    with pytest.raises(ValueError, match=r"MLP activation\[1\] must be one of"):
+        MLP(2, [3, 3, 1], ["relu", "softmax"])
+
+
+def test_layer_outputs_are_every_layers_values_on_the_way_to_the_output() -> None:
+    from scratchgrad import no_grad
+
+    model = TensorMLP(3, [5, 4, 2], ["tanh", "relu"], "sigmoid", seed=1)
+    X = np.random.default_rng(0).normal(size=(7, 3))
+    outputs = model.layer_outputs(X)
+    assert [o.shape for o in outputs] == [(7, 5), (7, 4), (7, 2)]
+    np.testing.assert_array_equal(outputs[-1].data, model(X).data)
+    w0, b0 = model.layers[0].weight.data, model.layers[0].bias.data
+    np.testing.assert_allclose(outputs[0].data, np.tanh(X @ w0.T + b0), rtol=1e-14)
+    with no_grad():
+        assert not model.layer_outputs(X)[1].requires_grad

@@ -32,20 +32,8 @@ with warnings.catch_warnings():  # Starlette 1.x suggests httpx2; httpx is what 
 
 from scratchgrad.playground import create_app, serve
 from scratchgrad.playground import server as server_module
-from scratchgrad.playground.config import (
-    MAX_HIDDEN_LAYERS,
-    MAX_NEURONS,
-    MAX_POINTS,
-    ConfigError,
-    PlaygroundConfig,
-    limits,
-)
-from scratchgrad.playground.sessions import (
-    Session,
-    SessionLimitError,
-    SessionStore,
-    UnknownSessionError,
-)
+from scratchgrad.playground.config import MAX_HIDDEN_LAYERS, MAX_NEURONS, MAX_POINTS, ConfigError, PlaygroundConfig, limits
+from scratchgrad.playground.sessions import Session, SessionLimitError, SessionStore, UnknownSessionError
 from scratchgrad.playground.trainer import GRID_RESOLUTION, HEATMAP_RESOLUTION, Trainer
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*httpx.*")
@@ -215,7 +203,7 @@ def test_index_serves_the_page_with_local_files_only(client: TestClient) -> None
     assert page.headers["content-type"].startswith("text/html")
     assert "scratchgrad playground" in page.text
     for needed in ('id="play"', 'id="step"', 'id="reset"', 'id="boundary"', 'id="loss-chart"',
-                   'id="network"', 'id="neuron-graph"', 'id="trace-next"', 'data-dataset="moons"'):
+                   'id="network"', 'id="neuron-graph"', 'id="trace-next"', 'class="datasets"'):
         assert needed in page.text
     policy = page.headers["content-security-policy"]
     assert "default-src 'self'" in policy and "connect-src 'self'" in policy
@@ -244,10 +232,15 @@ def test_options_lists_choices_labels_bounds_and_valid_defaults(client: TestClie
     options = client.get("/api/options").json()
     assert options == json.loads(json.dumps(limits()))
     choices = options["choices"]
-    assert choices["classification_sets"] == ["moons", "circles", "spirals", "xor", "gauss"]
-    assert choices["regression_sets"] == ["plane", "gaussian_mix"]
+    # The library's registries: DATASETS (2-D sets by kind), LOSSES (one output), OPTIMIZERS, ACTIVATIONS.
+    assert choices["datasets"] == {"classification": ["moons", "circles", "spirals", "xor", "gauss"],
+                                   "regression": ["plane", "gaussian_mix"]}
+    assert choices["dataset"] == ["moons", "circles", "spirals", "xor", "gauss", "plane", "gaussian_mix", "csv"]
     assert choices["features"] == ["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"]
-    assert choices["loss"] == ["bce", "hinge", "mse"] and options["labels"]["loss"]["bce"] == "cross-entropy"
+    assert choices["loss"] == ["hinge", "mse", "sse", "bce"] and choices["losses"]["regression"] == ["mse", "sse"]
+    assert options["labels"]["loss"]["bce"] == "binary cross-entropy on logits"
+    assert choices["optimizer"] == ["sgd", "momentum", "adam"] and choices["activation"] == ["tanh", "relu", "sigmoid", "linear"]
+    assert options["labels"]["dataset"]["gauss"].startswith("two Gaussian clouds")
     assert choices["regularization"] == ["none", "l1", "l2"]
     assert {"json", "npz"} <= set(choices["model_formats"])
     assert options["formulas"]["activation"]["tanh"] == "tanh(z)"
@@ -326,14 +319,15 @@ OUT_OF_RANGE = [
     ({"dataset": "blobs"}, "dataset must be one of moons, circles, spirals, xor, gauss, plane, gaussian_mix, csv; got 'blobs'"),
     ({"dataset": "plane"}, "dataset 'plane' is a regression set; for classification use one of moons"),
     ({"problem": "regression"}, "dataset 'moons' is a classification set"),
-    ({"problem": "regression", "dataset": "plane"}, "regression trains with loss 'mse'"),
+    ({"problem": "regression", "dataset": "plane"}, "loss 'bce' does not train one output on regression targets; use one of mse, sse"),
     ({"problem": "ranking"}, "problem must be one of classification, regression"),
     ({"activation": "gelu"}, "activations[0] must be one of tanh, relu, sigmoid, linear; got 'gelu'"),
     ({"activations": ["tanh"]}, "activations: one per hidden layer (2), got 1"),
     ({"features": []}, "features: choose at least one"),
     ({"features": ["x1", "x3"]}, "features must be one of x1, x2, x1sq"),
     ({"features": ["x1", "x1"]}, "each feature at most once"),
-    ({"loss": "ce"}, "loss"),
+    ({"loss": "ce"}, "loss 'ce' does not train one output on classification targets"),
+    ({"loss": "nll"}, "loss must be one of hinge, mse, sse, bce, ce"),
     ({"optimizer": "rmsprop"}, "optimizer"),
     ({"engine": "gpu"}, "engine"),
     ({"dataset": "csv"}, "dataset 'csv' needs a CSV file: upload one first"),
@@ -672,26 +666,17 @@ def test_a_neurons_picture_is_draw_dot_of_that_neuron(client: TestClient) -> Non
     assert result["layer"] == 1 and result["neuron"] == 0 and result["loss"] > 0
 
 
-@pytest.mark.parametrize(
-    "endpoint, query, status, message",
-    [
-        ("trace", "", 400, "trace needs ?index="),
-        ("trace", "index=abc", 400, "index must be an integer"),
-        ("trace", "index=-1", 422, "index must be between 0 and"),
-        ("trace", "index=100", 422, "train point index must be in 0..99, got 100"),
-        ("trace", "split=test&index=100", 422, "test point index must be in 0..99"),
-        ("trace", "split=valid&index=0", 422, "split must be 'train' or 'test'"),
-        ("trace", "index=0&zoom=2", 400, "unknown query parameter(s) 'zoom'"),
-        ("neuron", "index=0&layer=0", 400, "neuron needs ?neuron="),
-        ("neuron", "index=0&layer=3&neuron=0", 422, "layer must be in 0..2, got 3"),
-        ("neuron", "index=0&layer=2&neuron=1", 422, "layer 2 has neurons 0..0, got 1"),
-        ("graph", "", 400, "graph needs ?index="),
-        ("graph", "index=100", 422, "train point index must be in 0..99"),
-    ],
-)
-def test_bad_point_requests(client: TestClient, endpoint: str, query: str, status: int, message: str) -> None:
-    sid = new_session(client)["session_id"]
-    assert message in error_of(client.get(f"/api/sessions/{sid}/{endpoint}?{query}"), status)
+BAD_POINT_REQUESTS = {  # path and query -> (status, message)
+    "trace?": (400, "trace needs ?index="), "trace?index=abc": (400, "index must be an integer"),
+    "trace?index=-1": (422, "index must be between 0 and"), "trace?index=100": (422, "train point index must be in 0..99, got 100"),
+    "trace?split=test&index=100": (422, "test point index must be in 0..99"),
+    "trace?split=valid&index=0": (422, "split must be 'train' or 'test'"),
+    "trace?index=0&zoom=2": (400, "unknown query parameter(s) 'zoom'"), "neuron?index=0&layer=0": (400, "neuron needs ?neuron="),
+    "neuron?index=0&layer=3&neuron=0": (422, "layer must be in 0..2, got 3"),
+    "neuron?index=0&layer=2&neuron=1": (422, "layer 2 has neurons 0..0, got 1"),
+    "graph?": (400, "graph needs ?index="), "graph?index=100": (422, "train point index must be in 0..99"),
+}  # fmt: skip
+
 
 
 def test_graph_of_a_point_is_the_whole_draw_dot_picture(client: TestClient) -> None:
@@ -718,7 +703,7 @@ def test_graph_without_graphviz_is_503_saying_how_to_install(
 
 def test_a_diverged_network_is_a_422_not_a_500(client: TestClient, store: SessionStore) -> None:
     sid = new_session(client, hidden=[2])["session_id"]
-    store.get(sid)._trainer.network.set_parameter(0, 0, 0, float("nan"))  # as a runaway update leaves it
+    store.get(sid)._trainer.network.module.layers[0].weight.data[0, 0] = np.nan  # as a runaway update leaves it
     message = error_of(client.get(f"/api/sessions/{sid}/trace?index=0"), 422)
     assert "not finite" in message and "diverged" in message
     state = client.get(f"/api/sessions/{sid}").json()  # the state itself stays readable
@@ -757,7 +742,7 @@ def test_uploading_a_csv_trains_on_its_points(client: TestClient) -> None:
         (b"1,2,1\n3,4\n", "mine.csv: row 2 has 2 columns, expected 3"),
         (b"1,2,3,1\n" * 20, "needs 3 columns (x1, x2, target), found 4"),
         (csv_of([(0.1, 0.2, 1)] * 5), "has 5 points; the playground takes 10 to 2000"),
-        (csv_of([(i, i, i % 3) for i in range(20)]), "exactly 2 target values (e.g. 0 and 1), found 3"),
+        (csv_of([(i, i, i % 3) for i in range(20)]), "mine.csv: binary_labels needs exactly 2 distinct label values, got 3"),
         (csv_of([(i, 1e9, i % 2) for i in range(20)]), "data row 1 has a number larger than 10000"),
         (csv_of([(0.1, 0.2, 1)] * 10 + [(0.1, "inf", 0)]), "'inf' is not finite"),
         (b"\xff\xfe\x00", "not UTF-8"),
@@ -781,7 +766,7 @@ def test_an_empty_csv_and_a_bad_problem_are_refused(client: TestClient) -> None:
 def test_a_downloaded_model_loads_back(client: TestClient, fmt: str) -> None:
     if fmt == "onnx":
         pytest.importorskip("onnx")
-    sid = new_session(client, hidden=[5, 3], activations=["tanh", "tanh"] if fmt == "json" else ["relu", "tanh"])["session_id"]
+    sid = new_session(client, hidden=[5, 3], activations=["relu", "tanh"])["session_id"]
     trained = client.post(f"/api/sessions/{sid}/step", json={"epochs": 5}).json()["latest"]
     response = client.get(f"/api/sessions/{sid}/model?format={fmt}")
     assert response.status_code == 200
@@ -797,15 +782,29 @@ def test_a_downloaded_model_loads_back(client: TestClient, fmt: str) -> None:
         return
     other = new_session(client)["session_id"]  # a fresh session, another network shape
     loaded = client.post(f"/api/sessions/{other}/model?filename=saved.{fmt}", content=response.content).json()
-    assert loaded["config"]["hidden"] == [5, 3] and loaded["latest"]["epoch"] == 0
+    assert loaded["config"]["hidden"] == [5, 3] and loaded["config"]["activations"] == ["relu", "tanh"]
+    assert loaded["latest"]["epoch"] == 0
     assert loaded["latest"]["network"] == trained["network"]
     assert loaded["latest"]["train_loss"] == pytest.approx(trained["train_loss"], rel=1e-9)
 
 
-def test_json_models_need_one_hidden_activation(client: TestClient) -> None:
-    sid = new_session(client, activations=["relu", "tanh"])["session_id"]
-    assert "download the .npz file instead" in error_of(client.get(f"/api/sessions/{sid}/model?format=json"), 422)
+def test_model_files_are_the_librarys_with_an_activation_per_layer(client: TestClient, tmp_path: Any) -> None:
+    from scratchgrad import nn
+
+    sid = new_session(client, activations=["relu", "sigmoid"], loss="hinge")["session_id"]
+    for fmt in ("json", "npz"):
+        path = tmp_path / f"m.{fmt}"
+        path.write_bytes(client.get(f"/api/sessions/{sid}/model?format={fmt}").content)
+        loaded = nn.load(path)
+        assert loaded.architecture() == {"nin": 2, "nouts": [8, 8, 1], "activation": ["relu", "sigmoid"],
+                                         "output_activation": "linear"}
+        assert loaded.engine == ("scalar" if fmt == "json" else "tensor")
     assert "format must be one of" in error_of(client.get(f"/api/sessions/{sid}/model?format=pt"), 422)
+    # A model whose output suits another loss takes that loss: a tanh output trains with mean squared error.
+    tanh_out = new_session(client, loss="mse")["session_id"]
+    content = client.get(f"/api/sessions/{tanh_out}/model?format=npz").content
+    loaded = client.post(f"/api/sessions/{sid}/model?filename=m.npz", content=content).json()
+    assert loaded["config"]["loss"] == "mse" and loaded["layer_activations"][-1] == "tanh"
 
 
 def test_loading_a_model_checks_it_fits(client: TestClient) -> None:
@@ -911,21 +910,19 @@ def test_a_stream_whose_client_stops_reading_ends_within_its_limit(store: Sessio
     assert session.streams == 0
 
 
-@pytest.mark.parametrize(
-    "query, status, message",
-    [
-        ("max_seconds=soon", 400, "max_seconds must be a number"),
-        ("max_seconds=0", 422, "max_seconds must be in (0, 600]"),
-        ("max_seconds=nan", 422, "max_seconds"),
-        ("max_seconds=1e9", 422, "max_seconds"),
-        ("max_events=0", 422, "max_events"),
-        ("max_events=x", 400, "max_events must be an integer"),
-        ("since=3", 400, "unknown query parameter(s) 'since'"),
-    ],
-)
-def test_bad_event_queries(client: TestClient, query: str, status: int, message: str) -> None:
+BAD_EVENT_QUERIES = {  # query -> (status, message)
+    "max_seconds=soon": (400, "max_seconds must be a number"), "max_seconds=0": (422, "max_seconds must be in (0, 600]"),
+    "max_seconds=nan": (422, "max_seconds"), "max_seconds=1e9": (422, "max_seconds"), "max_events=0": (422, "max_events"),
+    "max_events=x": (400, "max_events must be an integer"), "since=3": (400, "unknown query parameter(s) 'since'"),
+}  # fmt: skip
+BAD_QUERIES = {**BAD_POINT_REQUESTS, **{f"events?{query}": answer for query, answer in BAD_EVENT_QUERIES.items()}}
+
+
+@pytest.mark.parametrize("request_path", BAD_QUERIES)
+def test_bad_queries_are_refused_naming_the_parameter(client: TestClient, request_path: str) -> None:
     sid = new_session(client)["session_id"]
-    assert message in error_of(client.get(f"/api/sessions/{sid}/events?{query}"), status)
+    status, message = BAD_QUERIES[request_path]
+    assert message in error_of(client.get(f"/api/sessions/{sid}/{request_path}"), status)
 
 
 def test_a_stream_keeps_a_session_from_being_swept(store: SessionStore) -> None:

@@ -118,6 +118,16 @@ class Page:
         """Wait until the page has drawn what it last received (drawing happens on the next frames)."""
         self.js("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
+    def click_point_after(self, epochs: int, index: int) -> None:
+        """Train ``epochs`` epochs with Step, then click training point ``index``: its trace starts."""
+        for _ in range(epochs):
+            self.page.click("#step")
+        self.wait(f"() => window.playground.latest.epoch === {epochs}")
+        self.page.locator("#boundary").scroll_into_view_if_needed()
+        position = self.js(f"window.playground.pointOnCanvas('train', {index})")
+        self.page.mouse.click(position["x"], position["y"])
+        self.wait("() => window.playground.trace !== null")
+
     def after_change(self, before: int) -> None:
         """Wait until the page shows a state newer than ``before`` (the server took a change)."""
         self.wait("(v) => window.playground.state.state_version > v", before)
@@ -255,6 +265,37 @@ def test_regression_has_its_own_data_and_loss(page: Page) -> None:
     p.select_option("#problem", "classification")
     page.after_change(before)
     assert page.config()["loss"] == "bce" and page.config()["dataset"] == "moons"
+
+
+def test_a_data_set_and_a_loss_added_to_the_library_get_their_controls(
+    browser: Any, server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+    import random
+
+    from scratchgrad import data as library_data
+    from scratchgrad.nn import LOSSES
+
+    def disc(samples: int | None, noise: float | None, seed: Any) -> Any:
+        rng = random.Random(seed)
+        points = [[rng.uniform(-1, 1), rng.uniform(-1, 1)] for _ in range(samples or 0)]
+        labels = [1.0 if x * x + y * y < 0.4 else -1.0 for x, y in points]
+        return library_data.Dataset(points, labels, kind="binary", description="a disc", name="disc")
+
+    monkeypatch.setitem(library_data.DATASETS, "disc", library_data.DatasetInfo("disc", "points in a disc", "binary", 100, 0.0, disc))
+    monkeypatch.setitem(LOSSES, "sse2", dataclasses.replace(LOSSES["sse"], name="sse2"))
+    page = Page(browser, server_url)  # a page opened now reads the registries as they are
+    p = page.page
+    assert p.get_attribute('[data-dataset="disc"]', "title") == "points in a disc"
+    before = page.version()
+    p.click('[data-dataset="disc"]')
+    page.after_change(before)
+    assert page.config()["dataset"] == "disc" and len(page.js("window.playground.state.data.train.x")) > 0
+    before = page.version()
+    p.select_option("#loss", "sse2")
+    page.after_change(before)
+    assert page.config()["loss"] == "sse2" and p.get_attribute("#loss", "title") == LOSSES["sse"].summary
+    page.close()
 
 
 def test_a_bad_csv_is_refused_and_a_good_one_is_trained_on(page: Page, tmp_path: Path) -> None:
@@ -519,12 +560,22 @@ def test_a_downloaded_model_loads_back(page: Page, tmp_path: Path) -> None:
     assert page.config()["hidden"] == [8, 8]
     assert page.js("window.playground.latest.network") == trained
     expect(p.locator("#message")).to_contain_text("Loaded model.npz")
-    # A mixed-activation network cannot be a .json file: the page says so, no file appears.
+    # An activation per layer: the .json file (the scalar engine's MLP) holds them too and loads back.
     before = page.version()
     p.select_option('select.layer-activation[data-layer="1"]', "relu")
     page.after_change(before)
-    p.click("#download-json")
-    expect(p.locator("#message")).to_contain_text("download the .npz file instead")
+    with p.expect_download() as waiting:
+        p.click("#download-json")
+    mixed = tmp_path / "mixed.json"
+    waiting.value.save_as(mixed)
+    weights = page.js("window.playground.latest.network")
+    before = page.version()
+    p.click("#reset")
+    page.after_change(before)
+    before = page.version()
+    p.set_input_files("#model-file", str(mixed))
+    page.after_change(before)
+    assert page.config()["activations"] == ["relu", "tanh"] and page.js("window.playground.latest.network") == weights
 
 
 # ---- backprop you can watch ----------------------------------------------------------------------------
@@ -534,13 +585,7 @@ def test_clicking_a_point_steps_through_its_forward_and_backward_pass(page: Page
     from playwright.sync_api import expect
 
     p = page.page
-    for _ in range(3):
-        p.click("#step")
-    page.wait("() => window.playground.latest.epoch === 3")
-    p.locator("#boundary").scroll_into_view_if_needed()
-    position = page.js("window.playground.pointOnCanvas('train', 4)")
-    p.mouse.click(position["x"], position["y"])
-    page.wait("() => window.playground.trace !== null")
+    page.click_point_after(3, 4)
     trace = page.js("window.playground.trace")
     assert trace["steps"] == 2 + 2 * 3 and trace["phase"] == "input"
     assert trace["data"]["index"] == 4 and trace["data"]["loss"] > 0
@@ -557,7 +602,7 @@ def test_clicking_a_point_steps_through_its_forward_and_backward_pass(page: Page
     p.click("#trace-next")
     p.click("#trace-next")
     p.click("#trace-next")
-    expect(p.locator("#trace-caption")).to_contain_text("cross-entropy loss")
+    expect(p.locator("#trace-caption")).to_contain_text("the loss bce (binary cross-entropy on logits) for label")
     # Backward: gradients on the neurons, links by |dL/dw|.
     page.frame()
     weight_width = page.js("window.playground.linkStyle(3, 0, 2).width")
@@ -638,13 +683,7 @@ def test_the_keyboard_reaches_the_controls_and_the_points(page: Page) -> None:
 def test_the_layout_fits_and_the_screenshot_is_saved(browser: Any, server_url: str, width: int, height: int) -> None:
     shown = Page(browser, server_url, width=width, height=height)
     p = shown.page
-    for _ in range(20):
-        p.click("#step")
-    shown.wait("() => window.playground.latest.epoch === 20")
-    p.locator("#boundary").scroll_into_view_if_needed()
-    position = shown.js("window.playground.pointOnCanvas('train', 2)")
-    p.mouse.click(position["x"], position["y"])
-    shown.wait("() => window.playground.trace !== null")
+    shown.click_point_after(20, 2)
     for _ in range(5):
         p.click("#trace-next")
     assert shown.js("document.documentElement.scrollWidth") <= width  # no sideways scrolling

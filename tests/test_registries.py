@@ -158,6 +158,7 @@ def test_a_csv_file_as_a_dataset(tmp_path) -> None:
     binary.write_text("a,b,label\n0,1,0\n1,0,1\n1,1,1\n")
     data = csv_dataset(binary)
     assert data.kind == "binary" and data.y.tolist() == [-1.0, 1.0, 1.0] and not data.has_test
+    assert data.description.endswith("2 classes (labels 0 -> -1 and 1 -> +1)")  # the mapping is said, not hidden
     classes = tmp_path / "classes.csv"
     classes.write_text("0,1,3\n1,0,5\n1,1,7\n2,2,5\n")
     data = csv_dataset(classes)

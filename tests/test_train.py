@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -202,3 +203,25 @@ def test_fit_errors():
         accuracy(model, [], [])
     with pytest.raises(TypeError, match="model must be callable"):
         fit(object(), X, y)
+
+
+@pytest.mark.parametrize("engine", ["scalar", "tensor"])
+def test_an_exploding_but_finite_loss_is_training_diverged(engine: str) -> None:
+    # lr 1000 on moons: the hinge loss goes from 0.55 to about 7e6 after one update, 5e21 later;
+    # every number stays finite, so only its growth says the run failed.
+    from scratchgrad.data import load_dataset
+    from scratchgrad.tensor_nn import MLP as TensorMLP
+    from scratchgrad.train import DIVERGED_GROWTH
+
+    data = load_dataset("moons", samples=40, seed=0)
+    cls = MLP if engine == "scalar" else TensorMLP
+    model = cls(2, [16, 16, 1], activation="relu", output_activation="linear", seed=0)
+    with pytest.raises(TrainingDiverged, match=r"the loss grew from 0\.\d+ to .* with learning rate 1000\b") as info:
+        fit(model, data.X, data.y, loss="hinge", optimizer="sgd", lr=1000.0, epochs=20, progress=False)
+    history = info.value.history
+    assert history.epochs < 20 and all(math.isfinite(v) for v in history.loss)
+    assert history.loss[-1] > DIVERGED_GROWTH * history.loss[0]
+    # a spike that stays under the bound is not divergence: lr 3 climbs ~70x, then trains
+    model = cls(2, [16, 16, 1], activation="relu", output_activation="linear", seed=0)
+    calm = fit(model, data.X, data.y, loss="hinge", optimizer="sgd", lr=3.0, epochs=30, progress=False)
+    assert calm.epochs == 30 and max(calm.loss) > 10 * calm.loss[0]

@@ -145,6 +145,32 @@ def test_the_trainer_takes_one_step_at_a_time_on_either_engine() -> None:
             runaway.step([[1e200]], [1.0])
 
 
+def test_l1_and_l2_mean_the_same_on_both_engines_and_in_pytorch() -> None:
+    torch = pytest.importorskip("torch")
+    X, y = make_moons(12, noise=0.1, seed=1)
+    for model in _both(1, "linear"):
+        before = describe(model)
+        trainer = Trainer(model, loss="bce", lr=0.3, l2=0.02, l1=0.05)
+        value = trainer.step(X, y)
+        params = [torch.tensor(a, requires_grad=True) for layer in before.layers for a in (layer.weight, layer.bias)]
+        h = torch.tensor(X, dtype=torch.float64)
+        for i in range(0, len(params), 2):
+            h = h @ params[i].T + params[i + 1]
+            h = torch.tanh(h) if i + 2 < len(params) else h
+        target = (torch.tensor(y, dtype=torch.float64) + 1) / 2
+        total = torch.nn.functional.binary_cross_entropy_with_logits(h[:, 0], target)
+        total = total + 0.02 * sum((p * p).sum() for p in params) + 0.05 * sum(p.abs().sum() for p in params)
+        total.backward()
+        assert value == pytest.approx(total.item(), rel=1e-12)
+        after = [a for layer in describe(model).layers for a in (layer.weight, layer.bias)]
+        for mine, p in zip(after, params):
+            np.testing.assert_allclose(mine, (p - 0.3 * p.grad).detach().numpy(), rtol=1e-12, atol=1e-15)
+    histories = [fit(m, X, y, loss="hinge", epochs=5, l1=0.01, progress=False).loss for m in _both(1, "linear")]
+    np.testing.assert_allclose(histories[0], histories[1], rtol=1e-9)
+    with pytest.raises(ValueError, match="l1 must be a finite number >= 0"):
+        Trainer(MLP(2, [1], seed=0), l1=-1.0)
+
+
 def test_predict_and_accuracy_on_both_engines_and_through_to_tensor() -> None:
     scalar = MLP(2, [4, 1], activation="tanh", seed=0)
     X = np.random.default_rng(0).normal(size=(50, 2))

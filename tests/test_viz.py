@@ -460,34 +460,26 @@ def test_steps_of_a_leaf_and_of_shared_nodes() -> None:
     assert x.grad == 12.0
 
 
-OPS = ["+", "-", "*", "tanh", "sigmoid", "relu", "sq", "sum", "wsum", "exp_small"]
+# How each node of a random graph is made from the five nodes it picked (most use one or two).
+GRAPH_OPS: dict[str, Callable[[list[Value]], Value]] = {
+    "+": lambda args: args[0] + args[1],
+    "-": lambda args: args[0] - args[1],
+    "*": lambda args: args[0] * args[1],
+    "tanh": lambda args: args[0].tanh(),
+    "sigmoid": lambda args: args[0].sigmoid(),
+    "relu": lambda args: args[0].relu(),
+    "sq": lambda args: args[0] ** 2,
+    "sum": sum_values,
+    "wsum": lambda args: weighted_sum(args[:2], args[2:4], args[4]),
+    "exp_small": lambda args: args[0].tanh().exp(),
+}
+OPS = list(GRAPH_OPS)
 
 
 def build_random_graph(spec: list[tuple[str, list[int]]], leaves: list[float]) -> list[Value]:
     nodes = [Value(v, label=f"leaf{i}") for i, v in enumerate(leaves)]
     for k, (op, picks) in enumerate(spec):
-        args = [nodes[p % len(nodes)] for p in picks]
-        a, b = args[0], args[1]
-        if op == "+":
-            out = a + b
-        elif op == "-":
-            out = a - b
-        elif op == "*":
-            out = a * b
-        elif op == "tanh":
-            out = a.tanh()
-        elif op == "sigmoid":
-            out = a.sigmoid()
-        elif op == "relu":
-            out = a.relu()
-        elif op == "sq":
-            out = a ** 2
-        elif op == "sum":
-            out = sum_values(args)
-        elif op == "wsum":
-            out = weighted_sum(args[:2], args[2:4], args[4])
-        else:
-            out = (a.tanh()).exp()
+        out = GRAPH_OPS[op]([nodes[p % len(nodes)] for p in picks])
         out.label = f"n{k}"
         nodes.append(out)
     return nodes

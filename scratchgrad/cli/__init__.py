@@ -6,7 +6,9 @@
 
 One module per subcommand (demo, train, graph, export, playground), each defining one
 `Subcommand`: a function that adds its arguments and a function that runs it and returns the
-exit status; `SUBCOMMANDS` lists them. The subcommands call the public library only. Mistakes
+exit status; `SUBCOMMANDS` lists them (``train`` keeps its data sets in `datasets` and its
+closing report in `report`). The subcommands call the public library only: its registries
+give every choice list, ``scratchgrad.train.fit`` does the training. Mistakes
 the user can fix (a bad option, a bad expression, a missing file, a CSV with a bad row) print
 one line ``scratchgrad: error: ...`` on stderr and exit with status 2, as argparse does; a
 Python traceback means a bug in scratchgrad. Heavy libraries (numpy, matplotlib, graphviz,
@@ -16,6 +18,7 @@ torch) are imported by the subcommands that need them, so ``--help`` is quick.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import sys
@@ -25,6 +28,7 @@ from typing import Any, NoReturn, Sequence
 
 from scratchgrad.cli.common import (
     EXIT_FAILED,
+    EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     PROG,
@@ -39,7 +43,6 @@ from scratchgrad.cli.demo import DEMO
 from scratchgrad.cli.export import EXPORT
 from scratchgrad.cli.graph import GRAPH
 from scratchgrad.cli.playground import PLAYGROUND
-from scratchgrad.cli.presets import PRESETS
 from scratchgrad.cli.train import TRAIN
 
 __all__ = [
@@ -58,6 +61,14 @@ __all__ = [
 ]
 
 SUBCOMMANDS: list[Subcommand] = [DEMO, TRAIN, GRAPH, EXPORT, PLAYGROUND]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PRESETS":  # the old name of the train presets, which are the library's now
+        from scratchgrad.train import PRESETS
+
+        return PRESETS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _INVALID_CHOICE = re.compile(r"invalid choice: '(.*)' \(choose from (.*)\)$", re.S)
 
@@ -94,12 +105,13 @@ def build_parser(subcommands: Sequence[Subcommand] = ()) -> argparse.ArgumentPar
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for command in subcommands:
+        epilog = command.epilog_text()
         sub = commands.add_parser(
             command.name,
             help=command.summary,
             description=textwrap.fill(command.description, width=width),
-            epilog=command.epilog or None,
-            formatter_class=argparse.RawDescriptionHelpFormatter if command.epilog else argparse.HelpFormatter,
+            epilog=epilog or None,
+            formatter_class=argparse.RawDescriptionHelpFormatter if epilog else argparse.HelpFormatter,
         )
         command.add_arguments(sub)
         sub.set_defaults(_run=command.run)
@@ -155,3 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (``scratchgrad train | head -3``): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's last flush at exit fails no more
+        return EXIT_BROKEN_PIPE

@@ -22,6 +22,7 @@ from scratchgrad.extras import install_hint
 
 PROG = "scratchgrad"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a command whose reader closed the pipe
 
 __all__ = [
     "CommandFailed",
@@ -56,7 +57,10 @@ class Subcommand:
     description: str  # the top of ``scratchgrad NAME --help``
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
-    epilog: str = ""
+    epilog: str | Callable[[], str] = ""  # text after the options; a function makes it with the parser
+
+    def epilog_text(self) -> str:
+        return self.epilog() if callable(self.epilog) else self.epilog
 
 
 # ---- printing ----------------------------------------------------------------------------
@@ -135,12 +139,13 @@ def whole_number(text: str, minimum: int, maximum: int | None = None, what: str 
 def number(text: str, low: float = -math.inf, high: float = math.inf, *, low_open: bool = False,
            high_open: bool = False) -> float:
     """A finite float in [low, high] (an open end with ``low_open`` / ``high_open``)."""
+    shown = printable(text if len(text) <= 40 else f"{text[:37]}...")
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {printable(text)!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {shown!r}") from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {shown!r}")
     too_low = value <= low if low_open else value < low
     too_high = value >= high if high_open else value > high
     if too_low or too_high:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -124,7 +123,7 @@ def _torch_check(ours: dict[str, float]) -> bool | None:
     return check.agrees
 
 
-def _mlp(out: Path, written: Written, seed: int, progress: bool) -> None:
+def _mlp(out: Path, written: Written, seed: int, progress: bool | None) -> None:
     from scratchgrad import plots
 
     say("")
@@ -132,14 +131,7 @@ def _mlp(out: Path, written: Written, seed: int, progress: bool) -> None:
         f"== 3. The tutorial's MLP(3, [4, 4, 1]) on its 4 samples: {tutorial.MLP_STEPS} steps, "
         f"lr {tutorial.MLP_LR}, squared error"
     )
-    bar: Any = None
-    if progress:
-        from tqdm import tqdm
-
-        def bar(steps: Iterable[int]) -> Iterable[int]:
-            return tqdm(steps, total=tutorial.MLP_STEPS, desc="training", unit="step", file=sys.stderr)
-
-    run = tutorial.train_mlp(seed=seed, progress=bar)
+    run = tutorial.train_mlp(seed=seed, progress=progress)
     last = len(run.losses) - 1
     for k in sorted({0, 10, 20, 30, 40, last}):
         say(f"step {k:2d}  loss {run.losses[k]:.6f}")
@@ -160,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     _expression(pictures)
     agrees = _torch_check(_neuron(pictures))
     written.add(plots.plot_activations(out / "activations.png"))
-    _mlp(out, written, args.seed, progress=not args.no_progress and sys.stderr.isatty())
+    _mlp(out, written, args.seed, progress=False if args.no_progress else None)  # a bar only on a terminal
     say("")
     written.report(f"wrote {len(written.paths)} files:")
     if pictures.missing:

@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from scratchgrad import export
-    from scratchgrad.nn import ModelFileError
+    from scratchgrad.nn import ModelFileError, describe
 
     source = Path(args.model)
     shown = printable(source)
@@ -56,6 +56,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"MODEL {shown}: cannot read it: {error.strerror or error}") from None
     except (ModelFileError, ValueError) as error:
         raise UsageError(f"MODEL {shown}: {printable(error)}") from None
+    try:
+        layers = describe(model).layers  # what every exporter writes out, layer by layer
+    except (TypeError, ValueError) as error:
+        raise UsageError(f"cannot export {shown}: {printable(error)}") from None
+    sizes = "-".join(map(str, [layers[0].in_features, *(layer.out_features for layer in layers)]))
+    say(f"{shown}: a {sizes} {model.model_engine()} model, activations {', '.join(layer.activation for layer in layers)}")
     try:
         if args.to == "torch":
             path = export.save_torch(model, target)

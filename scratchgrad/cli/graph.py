@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
+from scratchgrad.cli.common import number as finite_number
 from scratchgrad.cli.common import (
     EXIT_OK,
     CommandFailed,
@@ -39,12 +39,9 @@ def variable(text: str) -> tuple[str, float]:
             f"{_short(name)!r} is not a variable name (letters, digits, _; not starting with a digit)"
         )
     try:
-        value = float(number)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{_short(name)}={_short(number)}: {_short(number)!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{_short(name)}={_short(number)}: the value must be a finite number")
-    return name, value
+        return name, finite_number(number)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"{_short(name)}={_short(number)}: {error}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

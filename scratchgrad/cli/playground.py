@@ -45,12 +45,18 @@ PLAYGROUND = Subcommand(
     name="playground",
     summary="train a network in the browser and watch it learn",
     description=(
-        "Serve the playground, a local web page where you pick a data set (moons, circles, spirals, "
-        "xor), shape a network and press Play: the network trains on this machine with scratchgrad "
-        "and the page shows the decision boundary, the train and test loss, the weights, and the "
-        "computation graph of any point you click. Stop it with Ctrl-C. Needs the 'playground' "
-        "extra: in the scratchgrad folder, make playground installs it and starts the page "
-        "(or .venv/bin/pip install -e '.[playground]')."
+        "Serve the playground, a local web page in the style of TensorFlow Playground where a small network "
+        "trains on this machine with scratchgrad while you watch. Pick the data (moons, circles, spirals, "
+        "xor, Gaussian clouds, regression surfaces, or your own CSV file of points), its noise, size and "
+        "test share, the input features (x1, x2, their squares and product, sines), the hidden layers "
+        "with an activation each, the loss, the optimizer, the learning rate, L1 or L2 regularization and "
+        "the engine (tensor, or the tutorial's Value engine). Every neuron draws its output over the "
+        "plane, the links show the weights (click one to edit it), the train and test loss follow every "
+        "epoch. Click a data point to step through its forward and backward pass on the network, then as "
+        "a graph of Values. The page's address holds every setting, so a copied link reproduces the run; "
+        "the trained model downloads as .json, .npz or .onnx and loads back. Stop it with Ctrl-C. Needs "
+        "the 'playground' extra: in the scratchgrad folder, make playground installs it and starts the "
+        "page (or .venv/bin/pip install -e '.[playground]')."
     ),
     add_arguments=add_arguments,
     run=run,

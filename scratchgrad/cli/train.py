@@ -1,16 +1,20 @@
-"""``scratchgrad train``: an MLP on a toy data set, digits or a CSV file, with its pictures."""
+"""``scratchgrad train``: an MLP on a registered data set or a CSV file, with its pictures.
+
+Thin over the library: every choice list is read from a registry (``scratchgrad.data.DATASETS``,
+``scratchgrad.nn.LOSSES`` / ``ACTIVATIONS`` / ``INITS``, ``scratchgrad.optim.OPTIMIZERS`` /
+``SCHEDULES``), the defaults from ``scratchgrad.train.PRESETS``, and one ``scratchgrad.train.fit``
+trains the scalar or the tensor `MLP` (the same constructor, the same initial weights for the
+same seed). What is left here: the options, their bounds, and which engine suits the run.
+"""
 
 from __future__ import annotations
 
 import argparse
-import math
-import sys
-from dataclasses import replace
-from pathlib import Path
-from typing import Any, Callable
+import dataclasses
+import inspect
+from typing import Any, Callable, Mapping
 
-from scratchgrad.cli import presets
-from scratchgrad.cli.engines import Trained
+from scratchgrad.cli import datasets
 from scratchgrad.cli.common import (
     EXIT_OK,
     CommandFailed,
@@ -21,19 +25,31 @@ from scratchgrad.cli.common import (
     number,
     output_folder,
     say,
+    warn,
     whole_number,
 )
-from scratchgrad.cli.presets import PRESETS, TrainConfig
-from scratchgrad.cli.problem import DatasetSpec, Problem, check_loss_fits, dataset, load
+from scratchgrad.cli.datasets import DatasetSpec
 
-# A loss that grows this many times over its first epoch's value has diverged, even if finite.
-DIVERGED_GROWTH = 1000.0
+# Upper bounds of the options: past them a run would not fit in memory or time.
+MAX_SAMPLES = 100_000
+MAX_LAYER_SIZE = 4096
+MAX_LAYERS = 32
+MAX_PARAMETERS = 10_000_000  # 80 MB of float64 weights on the tensor engine
+MAX_EPOCHS = 1_000_000
+MAX_SEED = 2**32 - 1
+# The scalar engine's cost is counted in weight uses (parameters x samples): one Value
+# operand each, about 1 us and 70 bytes (measured). Above SCALAR_BUDGET for the whole run,
+# the tensor engine is picked when --engine is not given (about 10 s on Values).
+SCALAR_BUDGET = 10_000_000
+MAX_SCALAR_PARAMETERS = 200_000  # each a Value object
+MAX_SCALAR_GRAPH = 10_000_000  # weight uses in one batch's graph: about 700 MB
+MAX_SCALAR_WORK = 300_000_000  # weight uses in the whole run: about 5 minutes
 
 
-def hidden(text: str) -> list[int]:
-    """``16,16`` -> [16, 16]; ``""`` or ``none`` -> [] (a linear model)."""
+def hidden(text: str) -> tuple[int, ...]:
+    """``16,16`` -> (16, 16); ``""`` or ``none`` -> () (a linear model)."""
     if text.strip().lower() in ("", "none"):
-        return []
+        return ()
     sizes = []
     for part in text.split(","):
         part = part.strip()
@@ -42,251 +58,266 @@ def hidden(text: str) -> list[int]:
                 f"expected layer sizes as positive whole numbers separated by commas, e.g. 16,16; got {text[:80]!r}"
             )
         sizes.append(int(part))
-    if len(sizes) > presets.MAX_LAYERS or max(sizes) > presets.MAX_LAYER_SIZE:
+    if len(sizes) > MAX_LAYERS or max(sizes) > MAX_LAYER_SIZE:
         raise argparse.ArgumentTypeError(
-            f"at most {presets.MAX_LAYERS} hidden layers of at most {presets.MAX_LAYER_SIZE:,} units each; "
+            f"at most {MAX_LAYERS} hidden layers of at most {MAX_LAYER_SIZE:,} units each; "
             f"got {len(sizes)} layers, the largest {max(sizes):,}"
         )
-    return sizes
+    return tuple(sizes)
 
 
-def _int(minimum: int, maximum: int, what: str) -> Callable[[str], int]:
-    return lambda text: whole_number(text, minimum, maximum, what)
+def _int(minimum: int, maximum: int) -> Callable[[str], int]:
+    return lambda text: whole_number(text, minimum, maximum)
+
+
+def _listed(entries: Mapping[str, Any], describe: Callable[[Any], str]) -> str:
+    return "; ".join(f"{name} ({describe(entry)})" for name, entry in entries.items())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from scratchgrad.data import MAX_NOISE
+    from scratchgrad.nn import ACTIVATIONS, INITS, LOSSES
+    from scratchgrad.optim import OPTIMIZERS, SCHEDULES
+
     parser.add_argument(
-        "--dataset",
-        type=dataset,
-        default=DatasetSpec("moons"),
-        metavar="NAME",
-        help=(
-            "moons, circles, spirals, xor (generated 2-D sets), tutorial (the tutorial's 4 samples), "
-            "digits (8x8 handwritten digits, tensor engine, needs scikit-learn) or csv:PATH "
-            "(a CSV file of numbers, last column the label) (default: moons)"
-        ),
+        "--dataset", type=datasets.dataset, default=DatasetSpec("moons"), metavar="NAME", help=datasets.choices_help()
     )
     parser.add_argument(
         "--engine",
         choices=("scalar", "tensor"),
         default=None,
-        help="scalar: the Value engine (the tutorial's); tensor: numpy arrays, much faster "
-        f"(default: scalar for small runs, tensor above {presets.SCALAR_BUDGET:,} weight uses and for digits)",
+        help="scalar: the Value engine (the tutorial's); tensor: numpy arrays, much faster; both start from "
+        f"the same weights (default: scalar for small runs, tensor above {SCALAR_BUDGET:,} weight uses)",
     )
     settings = parser.add_argument_group("model and training (defaults depend on the data set, see below)")
     settings.add_argument(
-        "--hidden",
-        type=hidden,
-        metavar="SIZES",
-        help=f"hidden layer sizes, e.g. 16,16 (at most {presets.MAX_LAYERS} layers of {presets.MAX_LAYER_SIZE:,})",
-    )
-    settings.add_argument("--activation", choices=presets.ACTIVATIONS, help="activation of the hidden layers")
+        "--hidden", type=hidden, metavar="SIZES",
+        help=f"hidden layer sizes, e.g. 16,16 (at most {MAX_LAYERS} layers of {MAX_LAYER_SIZE:,})",
+    )  # fmt: skip
     settings.add_argument(
-        "--loss",
-        choices=presets.LOSS_NAMES,
-        help="hinge, mse (mean squared error), sse (summed, the tutorial's), bce (cross-entropy on logits) "
-        "for two classes; ce (softmax cross-entropy) for several classes",
-    )
+        "--activation", choices=list(ACTIVATIONS),
+        help="activation of the hidden layers: " + _listed(ACTIVATIONS, lambda a: a.formula),
+    )  # fmt: skip
     settings.add_argument(
-        "--optimizer",
-        choices=presets.OPTIMIZERS,
-        help="sgd or adam; choosing the one the preset does not use also resets --lr (sgd 0.1, adam 0.01) "
-        "and --schedule (constant) unless you give them",
-    )
+        "--init", choices=list(INITS),
+        help="initial weights, the same on both engines: uniform (the tutorial's U(-1, 1)), kaiming (U(-r, r) with "
+        "r = sqrt(6 / inputs), zero biases: for relu layers with many inputs)",
+    )  # fmt: skip
+    settings.add_argument("--loss", choices=list(LOSSES), help=_listed(LOSSES, lambda loss: loss.summary))
     settings.add_argument(
-        "--lr", type=lambda t: number(t, 0.0, low_open=True), help="learning rate (at the start, with a schedule)"
-    )
+        "--optimizer", choices=list(OPTIMIZERS),
+        help=_listed(OPTIMIZERS, lambda o: f"{o.summary}, lr {o.default_lr:g}") + "; choosing another one than "
+        "the preset's also resets --lr to its own and --schedule to constant, unless you give them",
+    )  # fmt: skip
+    settings.add_argument("--lr", type=lambda t: number(t, 0.0, low_open=True), help="learning rate (at the start, with a schedule)")
     settings.add_argument(
-        "--schedule", choices=presets.SCHEDULES, help="learning-rate schedule: constant, linear (to lr/10) or cosine"
+        "--schedule", choices=list(SCHEDULES), help="learning-rate schedule: " + _listed(SCHEDULES, lambda s: s.summary)
     )
     settings.add_argument(
-        "--momentum", type=lambda t: number(t, 0.0, 1.0, high_open=True), help="SGD momentum, in [0, 1)"
+        "--momentum", type=number,
+        help="momentum of the optimizers that take one (" + ", ".join(_takes_momentum()) + "), in [0, 1)",
+    )  # fmt: skip
+    settings.add_argument(
+        "--epochs", type=_int(0, MAX_EPOCHS), help=f"passes over the training data (up to {MAX_EPOCHS:,})"
     )
     settings.add_argument(
-        "--epochs",
-        type=_int(0, presets.MAX_EPOCHS, "a whole number"),
-        help=f"passes over the training data (up to {presets.MAX_EPOCHS:,})",
+        "--batch-size", type=_int(1, MAX_SAMPLES), metavar="N", help="samples per update (default: all of them for the 2-D sets)"
     )
-    settings.add_argument(
-        "--batch-size",
-        type=_int(1, presets.MAX_SAMPLES, "a whole number"),
-        metavar="N",
-        help="samples per update (default: all of them for the 2-D sets)",
-    )
-    settings.add_argument(
-        "--l2", type=lambda t: number(t, 0.0), metavar="ALPHA", help="L2 penalty alpha * sum(w^2)"
-    )
-    data = parser.add_argument_group("generated data (moons, circles, spirals, xor only)")
+    settings.add_argument("--l2", type=lambda t: number(t, 0.0), metavar="ALPHA", help="L2 penalty alpha * sum(w^2)")
+    sized = ", ".join(name for name in datasets.names() if datasets.sized(DatasetSpec(name)))
+    data = parser.add_argument_group(f"generated data ({sized} only)")
     data.add_argument(
-        "--samples",
-        type=_int(2, presets.MAX_SAMPLES, "a whole number"),
-        metavar="N",
-        help=f"number of training points, 2 to {presets.MAX_SAMPLES:,}",
+        "--samples", type=_int(2, MAX_SAMPLES), metavar="N", help=f"number of training points, 2 to {MAX_SAMPLES:,}"
     )
     data.add_argument(
-        "--noise",
-        type=lambda t: number(t, 0.0, presets.MAX_NOISE),
-        help=f"standard deviation of the noise added to each point, 0 to {presets.MAX_NOISE:g}",
-    )
+        "--noise", type=lambda t: number(t, 0.0, MAX_NOISE),
+        help=f"standard deviation of the noise added to each point, 0 to {MAX_NOISE:g}",
+    )  # fmt: skip
     parser.add_argument(
-        "--seed",
-        type=_int(0, presets.MAX_SEED, "a whole number"),
-        default=0,
-        metavar="N",
-        help=f"random seed for data, weights and batches, 0 to {presets.MAX_SEED:,} (default: 0)",
-    )
+        "--seed", type=_int(0, MAX_SEED), default=0, metavar="N",
+        help=f"random seed for data, weights and batches, 0 to {MAX_SEED:,} (default: 0)",
+    )  # fmt: skip
     parser.add_argument("--out", default="out", metavar="DIR", help="folder for the plots and the model (default: out)")
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar (there is one only when stderr is a terminal)"
     )
 
 
-def config_of(args: argparse.Namespace) -> TrainConfig:
-    name = args.dataset.name
-    preset = PRESETS[name]
-    overrides = {key: getattr(args, key) for key in presets.SETTINGS if getattr(args, key) is not None}
-    if name not in presets.GENERATED:
+def _takes_momentum() -> list[str]:
+    """The optimizers whose factory has a ``momentum`` option."""
+    from scratchgrad.optim import OPTIMIZERS
+
+    return [name for name, spec in OPTIMIZERS.items() if "momentum" in inspect.signature(spec.factory).parameters]
+
+
+def settings_of(args: argparse.Namespace) -> Any:
+    """The data set's `Recipe` with the options given on top of it."""
+    from scratchgrad.optim import OPTIMIZERS
+
+    spec: DatasetSpec = args.dataset
+    recipe = datasets.recipe(spec)
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(recipe) if getattr(args, f.name, None) is not None}
+    if not datasets.sized(spec):
         for key in ("samples", "noise"):
             if key in overrides:
-                raise UsageError(
-                    f"--{key} applies to the generated data sets ({', '.join(presets.GENERATED)}), "
-                    f"not to {args.dataset.stem}: leave it out"
-                )
-    if overrides.get("optimizer", preset.optimizer) != preset.optimizer:
+                generated = ", ".join(name for name in datasets.names() if datasets.sized(DatasetSpec(name)))
+                raise UsageError(f"--{key} applies to the generated data sets ({generated}), not to {spec.stem}: leave it out")
+            overrides[key] = None
+    if overrides.get("optimizer", recipe.optimizer) != recipe.optimizer:
         # The preset's learning rate and schedule were tuned for its optimizer, not this one.
-        overrides.setdefault("lr", presets.OPTIMIZER_LR[overrides["optimizer"]])
+        overrides.setdefault("lr", OPTIMIZERS[overrides["optimizer"]].default_lr)
         overrides.setdefault("schedule", "constant")
-    config = replace(preset, **overrides)
-    if config.momentum and config.optimizer != "sgd":
-        raise UsageError("--momentum applies to --optimizer sgd only (Adam has its own moments)")
-    return config
-
-
-def sizes_of(config: TrainConfig, problem: Problem) -> list[int]:
-    nout = problem.classes if problem.kind == "classes" else 1
-    return [len(problem.X[0])] + config.hidden + [nout]
-
-
-def parameter_count(sizes: list[int]) -> int:
-    return sum((nin + 1) * nout for nin, nout in zip(sizes, sizes[1:]))
-
-
-def engine_of(args: argparse.Namespace, config: TrainConfig, problem: Problem) -> tuple[str, str]:
-    """(engine, why): the engine asked for, or the one that suits the run's size."""
-    params = parameter_count(sizes_of(config, problem))
-    if params > presets.MAX_PARAMETERS:
+    settings = dataclasses.replace(recipe, **overrides)
+    if args.momentum is not None and settings.optimizer not in _takes_momentum():
         raise UsageError(
-            f"the model would have {params:,} parameters, more than the limit of {presets.MAX_PARAMETERS:,} parameters: "
+            f"--momentum applies to --optimizer {' or '.join(_takes_momentum())} only ({settings.optimizer} has no momentum option)"
+        )
+    return settings
+
+
+def engine_of(args: argparse.Namespace, settings: Any, data: Any) -> tuple[str, str]:
+    """(engine, why): the engine asked for, or the one that suits the run's size."""
+    sizes = [data.num_features, *settings.hidden, data.classes if data.kind == "classes" else 1]
+    params = sum((nin + 1) * nout for nin, nout in zip(sizes, sizes[1:]))
+    if params > MAX_PARAMETERS:
+        raise UsageError(
+            f"the model would have {params:,} parameters, more than the limit of {MAX_PARAMETERS:,} parameters: "
             "use smaller --hidden layers"
         )
-    if args.dataset.name == "digits":
-        if args.engine == "scalar":
-            raise UsageError(
-                "--dataset digits needs --engine tensor: the scalar engine would need about 10^8 Value "
-                "objects per epoch (leave --engine out to pick tensor automatically)"
-            )
+    samples = len(data.X)
+    batch = min(settings.batch_size or samples, samples)
+    cost = params * samples * settings.epochs + params * batch  # weight uses (+ one batch: 0 epochs still build a model)
+    too_big = _too_big_for_values(params, batch, cost)
+    if args.engine == "scalar":
+        if too_big:
+            raise UsageError(f"the scalar engine cannot take this run: {too_big}; use --engine tensor (or leave --engine out)")
+        if cost > SCALAR_BUDGET:
+            warn(f"about {cost / 1e6:,.0f} million weight uses on the scalar engine: this run will take "
+                 f"about {cost / 1e6:,.0f} s; --engine tensor does it in seconds")  # fmt: skip
+        return "scalar", ""
+    if args.engine == "tensor":
         return "tensor", ""
-    if args.engine == "scalar" and params > presets.MAX_SCALAR_PARAMETERS:
-        raise UsageError(
-            f"the model would have {params:,} parameters, more than the scalar engine's limit of "
-            f"{presets.MAX_SCALAR_PARAMETERS:,} Values: use --engine tensor or smaller --hidden layers"
-        )
-    batch = config.batch_size or len(problem.X)
-    cost = params * len(problem.X) * config.epochs + params * batch  # weight uses; + a first batch
-    if args.engine is not None:
-        if args.engine == "scalar" and cost > presets.SCALAR_BUDGET:
-            from scratchgrad.cli.common import warn
-
-            warn(f"about {cost / 1e6:.0f} million weight uses on the scalar engine: this run will take "
-                 f"about {cost / 1e6:.0f} s; --engine tensor does it in about a second")  # fmt: skip
-        return args.engine, ""
-    if cost > presets.SCALAR_BUDGET or params > presets.MAX_SCALAR_PARAMETERS:
-        return "tensor", f", picked for speed: {cost / 1e6:.0f} million weight uses; --engine scalar for Values"
+    if too_big or cost > SCALAR_BUDGET:
+        return "tensor", f", picked for speed: {cost / 1e6:,.0f} million weight uses" + ("" if too_big else "; --engine scalar for Values")
     return "scalar", ""
 
 
-def describe_run(config: TrainConfig, problem: Problem, engine: str, why: str) -> str:
-    batch = "full batch" if config.batch_size is None else f"batch {config.batch_size}"
-    schedule = "" if config.schedule == "constant" else f" ({config.schedule} decay)"
-    momentum = f", momentum {config.momentum:g}" if config.momentum else ""
-    l2 = f", l2 {config.l2:g}" if config.l2 else ""
+def _too_big_for_values(params: int, batch: int, cost: int) -> str:
+    """Why the run cannot go on the scalar engine, or ""."""
+    if params > MAX_SCALAR_PARAMETERS:
+        return (f"the model would have {params:,} parameters, more than the scalar engine's limit of "
+                f"{MAX_SCALAR_PARAMETERS:,} Values; or use smaller --hidden layers")  # fmt: skip
+    if params * batch > MAX_SCALAR_GRAPH:
+        return (f"a batch of {batch:,} samples through {params:,} parameters is a graph of {params * batch / 1e6:,.0f} "
+                f"million weight uses, over the scalar engine's limit of {MAX_SCALAR_GRAPH / 1e6:,.0f} million; "
+                "or use a smaller --batch-size")  # fmt: skip
+    if cost > MAX_SCALAR_WORK:
+        return (f"{cost / 1e6:,.0f} million weight uses would take the scalar engine about {cost / 6e7:,.0f} minutes, "
+                f"over its limit of {MAX_SCALAR_WORK / 1e6:,.0f} million")  # fmt: skip
+    return ""
+
+
+def build_model(engine: str, settings: Any, data: Any, seed: int) -> Any:
+    """The scalar or the tensor MLP: the same constructor, the same initial weights for the same seed."""
+    from scratchgrad import nn, tensor_nn
+    from scratchgrad.nn import LOSSES
+
+    mlp = nn.MLP if engine == "scalar" else tensor_nn.MLP
+    nout = data.classes if data.kind == "classes" else 1
+    output_activation = LOSSES[settings.loss].output_activation_for(data.kind)
+    return mlp(data.num_features, [*settings.hidden, nout], activation=settings.activation,
+               output_activation=output_activation, init=settings.init, seed=seed)  # fmt: skip
+
+
+def optimizer_of(settings: Any, momentum: float | None, model: Any) -> Any:
+    """The optimizer by name; the library checks its settings (e.g. momentum in [0, 1))."""
+    from scratchgrad.optim import make_optimizer
+
+    options = {} if momentum is None else {"momentum": momentum}
+    try:
+        return make_optimizer(settings.optimizer, model.parameters(), settings.lr, **options)
+    except ValueError as error:
+        option = "--momentum" if str(error).startswith("momentum") else "--lr"
+        raise UsageError(f"{option}: {error}") from None
+
+
+def describe_run(settings: Any, optimizer: Any, data: Any, engine: str, why: str) -> str:
+    sizes = [data.num_features, *settings.hidden, data.classes if data.kind == "classes" else 1]
+    batch = "full batch" if settings.batch_size is None else f"batch {settings.batch_size}"
+    schedule = "" if settings.schedule == "constant" else f" ({settings.schedule} decay)"
+    momentum = f", momentum {optimizer.momentum:g}" if getattr(optimizer, "momentum", 0) else ""
+    l2 = f", l2 {settings.l2:g}" if settings.l2 else ""
     return (
-        f"training a {'-'.join(map(str, sizes_of(config, problem)))} {config.activation} MLP "
-        f"({engine} engine{why}) on {problem.description}: "
-        f"{config.loss} loss, {config.optimizer} lr {config.lr:g}{schedule}{momentum}{l2}, "
-        f"{config.epochs} epoch{'' if config.epochs == 1 else 's'}, {batch}"
+        f"training a {'-'.join(map(str, sizes))} {settings.activation} MLP ({engine} engine{why}) on {data.description}: "
+        f"{settings.loss} loss, {settings.optimizer} lr {settings.lr:g}{schedule}{momentum}{l2}, "
+        f"{settings.epochs} epoch{'' if settings.epochs == 1 else 's'}, {batch}, {settings.init} init"
     )
 
 
-def check_not_diverged(history: Any, config: TrainConfig) -> None:
-    """A finite but exploding loss (--lr 1000: 5e21) is a failed run too: say so, exit 1."""
-    losses = list(history.loss)
-    if not losses:
-        return
-    first, last = losses[0], losses[-1]
-    if not math.isfinite(last) or last > DIVERGED_GROWTH * max(first, 1e-12):
-        raise CommandFailed(
-            f"training diverged: the loss went from {first:.4g} to {last:.4g} in {len(losses)} epochs "
-            f"with --lr {config.lr:g}; try a smaller --lr"
-        )
-
-
-def report(trained: Trained, problem: Problem, stem: str, out: Path, written: Written) -> None:
-    """Print the scores and write the loss curve, the pictures and the model."""
-    from scratchgrad import plots
-    from scratchgrad.tensor_train import confusion_matrix
-
-    history = trained.history
-    if history.loss:
-        test_losses = getattr(history, "test_loss", None) or None
-        curve = out / f"{stem}_loss.png"
-        written.add(plots.plot_loss_curve(history, curve, title=f"{stem}: training loss", test_losses=test_losses))
-        say(f"final training loss {history.loss[-1]:.6g}")
-    if problem.kind != "regression":
-        say(f"training accuracy {trained.accuracy(problem.X, problem.y):.1%}")
-        if problem.X_test:
-            test = trained.accuracy(problem.X_test, problem.y_test)
-            say(f"test accuracy {test:.1%} (on {len(problem.X_test)} samples not trained on)")
-    scores = plots.model_predictor(trained.model)
-    if problem.kind == "classes":
-        X, y, which = (problem.X_test, problem.y_test, "test") if problem.X_test else (problem.X, problem.y, "training")
-        matrix = confusion_matrix(y, scores(X).argmax(axis=1), problem.classes)
-        picture = out / f"{stem}_confusion.png"
-        written.add(plots.plot_confusion_matrix(matrix, picture, title=f"{stem}: {which} set"))
-    features = len(problem.X[0])
-    if features == 2 and problem.kind != "regression":
-        picture = out / f"{stem}_boundary.png"
-        written.add(
-            plots.plot_decision_boundary(
-                scores, problem.X, problem.y, picture, title=f"{stem}: decision boundary", accepts="array"
-            )
-        )
-    elif problem.kind == "binary":
-        say(f"no decision boundary picture: the data has {features} features, not 2")
-    model_path = out / f"{stem}_model{trained.model_suffix}"
-    trained.model.save(model_path)
-    written.add(model_path)
-
-
 def run(args: argparse.Namespace) -> int:
-    from scratchgrad.cli import engines
+    from scratchgrad.cli.report import model_file, report
+    from scratchgrad.train import TrainingDiverged, fit
 
-    config = config_of(args)
-    problem = load(args.dataset, config, args.seed)
-    check_loss_fits(config, problem)
-    engine, why = engine_of(args, config, problem)
+    settings = settings_of(args)
+    data = datasets.load(args.dataset, settings.loss, settings.samples, settings.noise, args.seed)
+    datasets.check_loss_fits(settings.loss, data)
+    engine, why = engine_of(args, settings, data)
+    model = build_model(engine, settings, data, args.seed)
+    optimizer = optimizer_of(settings, args.momentum, model)
     out = output_folder(args.out)
     stem = args.dataset.stem
-    check_targets(out, [f"{stem}_loss.png", f"{stem}_boundary.png", f"{stem}_confusion.png",
-                        f"{stem}_model.json", f"{stem}_model.npz"])  # fmt: skip
+    check_targets(out, [f"{stem}_{name}.png" for name in ("loss", "boundary", "confusion")] + [model_file(model, stem)])
+    say(describe_run(settings, optimizer, data, engine, why))
+    test = (data.X_test, data.y_test) if data.has_test else (None, None)
+    try:
+        history = fit(
+            model, data.X, data.y, loss=settings.loss, optimizer=optimizer, scheduler=settings.schedule,
+            epochs=settings.epochs, batch_size=settings.batch_size, l2=settings.l2, X_test=test[0], y_test=test[1],
+            progress=False if args.no_progress else None, seed=args.seed,
+        )  # fmt: skip
+    except TrainingDiverged as error:
+        raise CommandFailed(str(error)) from None
     written = Written()
-    say(describe_run(config, problem, engine, why))
-    progress = not args.no_progress and sys.stderr.isatty()  # a bar only where someone watches it
-    trained = engines.train(engine, config, problem, args.dataset.name, args.seed, progress)
-    check_not_diverged(trained.history, config)
-    report(trained, problem, args.dataset.stem, out, written)
+    report(model, history, data, stem, out, written)
     written.report()
     return EXIT_OK
+
+
+def epilog() -> str:
+    """The table of defaults at the end of ``scratchgrad train --help``."""
+    from scratchgrad.data import MAX_NOISE
+
+    lines = ["defaults per data set:"]
+    for name in [*datasets.names(), datasets.CSV]:
+        c = datasets.recipe(DatasetSpec(name))
+        batch = "full batch" if c.batch_size is None else f"batch {c.batch_size}"
+        extra = f", l2 {c.l2:g}" if c.l2 else ""
+        schedule = "" if c.schedule == "constant" else f" ({c.schedule} schedule)"
+        data = f", {c.samples} samples, noise {c.noise:g}" if c.samples is not None and c.noise is not None else ""
+        init = "" if c.init == "uniform" else f", {c.init} init"
+        lines.append(
+            f"  {name:9s} --hidden {','.join(map(str, c.hidden)) or 'none'} --activation {c.activation} --loss {c.loss} "
+            f"--optimizer {c.optimizer} --lr {c.lr:g}{schedule} --epochs {c.epochs}, {batch}{extra}{init}{data}"
+        )
+    lines += [
+        "",
+        "engine: both engines train the same MLP from the same initial weights, with one fit: for the same",
+        "seed and full batches they print the same losses. Without --engine, the scalar engine (Values, as in",
+        f"the tutorial) trains small runs and the tensor engine (numpy) runs of more than {SCALAR_BUDGET:,} weight",
+        "uses (parameters x samples x epochs); the first line of the run says which. On Values, a run is",
+        f"limited to {MAX_SCALAR_PARAMETERS:,} parameters, {MAX_SCALAR_GRAPH / 1e6:,.0f} million weight uses per batch "
+        f"and {MAX_SCALAR_WORK / 1e6:,.0f} million in all.",
+        "",
+        f"limits: --samples 2..{MAX_SAMPLES:,}, --noise 0..{MAX_NOISE:g}, --hidden up to {MAX_LAYERS} layers of at most "
+        f"{MAX_LAYER_SIZE:,} units and {MAX_PARAMETERS:,} parameters,",
+        f"--momentum in [0, 1), --epochs up to {MAX_EPOCHS:,}, --seed 0..{MAX_SEED:,}.",
+        "",
+        "writes NAME_loss.png, NAME_boundary.png (2-D data) or NAME_confusion.png (classes), and the model",
+        "NAME_model.json (scalar engine) or NAME_model.npz (tensor engine) into --out. A run whose loss",
+        "diverges (not a number, or 1,000 times its first epoch's) stops with an error (exit status 1) and",
+        "writes nothing.",
+    ]
+    return "\n".join(lines)
 
 
 TRAIN = Subcommand(
@@ -300,5 +331,5 @@ TRAIN = Subcommand(
     ),
     add_arguments=add_arguments,
     run=run,
-    epilog=presets.epilog(),
+    epilog=epilog,  # made with the parser: a data set or loss registered later is listed too
 )

@@ -1,7 +1,8 @@
 """Data to train on: generated 2-D sets, the tutorial's samples, digits, CSV files, splits.
 
-- `toy`: `make_moons`, `make_circles`, `make_spirals`, `make_xor` (lists, labels -1/+1)
-  and `tutorial()` (the tutorial's 4 samples);
+- `toy`: `make_moons`, `make_circles`, `make_spirals`, `make_xor`, `make_gauss` (lists,
+  labels -1/+1), `make_plane`, `make_gaussian_mix` (real targets) and `tutorial()` (the
+  tutorial's 4 samples);
 - `csv`: `load_csv` (lists), `csv_dataset` (a `Dataset`), `DataFileError`;
 - `digits`: `load_digits` (scikit-learn's 8x8 digits as arrays, a fixed split);
 - `splits`: `train_test_split`, `stratified_split`, `minibatches` and `binary_labels`,
@@ -26,7 +27,18 @@ from scratchgrad.data.registry import (
     toy_dataset,
 )
 from scratchgrad.data.splits import binary_labels, minibatches, stratified_split, train_test_split
-from scratchgrad.data.toy import MAX_NOISE, MAX_SAMPLES, make_circles, make_moons, make_spirals, make_xor, tutorial
+from scratchgrad.data.toy import (
+    MAX_NOISE,
+    MAX_SAMPLES,
+    make_circles,
+    make_gauss,
+    make_gaussian_mix,
+    make_moons,
+    make_plane,
+    make_spirals,
+    make_xor,
+    tutorial,
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -57,7 +69,10 @@ __all__ = [
     "load_dataset",
     "load_digits",
     "make_circles",
+    "make_gauss",
+    "make_gaussian_mix",
     "make_moons",
+    "make_plane",
     "make_spirals",
     "make_xor",
     "minibatches",

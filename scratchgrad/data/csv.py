@@ -144,7 +144,8 @@ def csv_dataset(path: PathLike, target_column: int | str = -1, kind: str | None 
         raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
     if kind == "binary":
         labels = np.array(binary_labels(y))
-        return Dataset(np.array(X), labels, kind="binary", classes=2, description=f"{where}, 2 classes", name="csv")
+        mapped = "" if values == [-1.0, 1.0] else f" (labels {values[0]:g} -> -1 and {values[-1]:g} -> +1)"
+        return Dataset(np.array(X), labels, kind="binary", classes=2, description=f"{where}, 2 classes{mapped}", name="csv")
     if kind == "classes":
         if not all(float(v).is_integer() for v in values):
             raise ValueError(f"{os.fspath(path)}: several classes need whole-number labels in the label column")

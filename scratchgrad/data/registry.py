@@ -108,13 +108,16 @@ class DatasetInfo:
         return self.loader(self.samples if samples is None else samples, self.noise if noise is None else noise, seed)
 
 
-def _generated(make: Callable[..., toy.Points], name: str) -> Callable[[int | None, float | None, Any], Dataset]:
+def _generated(
+    make: Callable[..., toy.Points], name: str, kind: str = "binary"
+) -> Callable[[int | None, float | None, Any], Dataset]:
     def load(samples: int | None, noise: float | None, seed: Any) -> Dataset:
         X, y = make(samples, noise=noise, seed=seed)
         # A fresh sample of the same distribution measures how well the model generalises.
         test_seed = seed + TEST_SEED_OFFSET if isinstance(seed, int) and not isinstance(seed, bool) else seed
         X_test, y_test = make(samples, noise=noise, seed=test_seed)
-        return Dataset(X, y, X_test, y_test, "binary", 2, f"{name} ({samples} samples, noise {noise:g})", name)
+        classes = 2 if kind == "binary" else 1
+        return Dataset(X, y, X_test, y_test, kind, classes, f"{name} ({samples} samples, noise {noise:g})", name)
 
     return load
 
@@ -141,6 +144,15 @@ DATASETS: dict[str, DatasetInfo] = {
         DatasetInfo("circles", "a small circle inside a large one", "binary", 100, 0.05, _generated(toy.make_circles, "circles")),
         DatasetInfo("spirals", "two interleaved spirals", "binary", 100, 0.05, _generated(toy.make_spirals, "spirals")),
         DatasetInfo("xor", "points in four quadrants, labelled sign(x0 * x1)", "binary", 100, 0.1, _generated(toy.make_xor, "xor")),
+        DatasetInfo("gauss", "two Gaussian clouds, around (1, 1) and (-1, -1)", "binary", 100, 0.1, _generated(toy.make_gauss, "gauss")),
+        DatasetInfo(
+            "plane", "regression: a tilted plane, y = (x0 + x1) / 2", "regression", 100, 0.1,
+            _generated(toy.make_plane, "plane", "regression"), classes=1,
+        ),
+        DatasetInfo(
+            "gaussian_mix", "regression: Gaussian bumps up and down", "regression", 100, 0.1,
+            _generated(toy.make_gaussian_mix, "gaussian_mix", "regression"), classes=1,
+        ),
         DatasetInfo("tutorial", "the tutorial's 4 samples of 3 features", "binary", None, None, _tutorial, features=3),
         DatasetInfo(
             "digits", "8x8 images of handwritten digits 0-9 (scikit-learn's)", "classes", None, None, _digits,
@@ -169,9 +181,11 @@ def load_dataset(name: str, samples: int | None = None, noise: float | None = No
 def toy_dataset(
     name: str, n_samples: int = 100, noise: float | None = None, seed: Any = 0, dtype: Any = np.float64
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The training points of a generated 2-D set as arrays: X (n, 2) float, y (n,) of -1.0 / +1.0.
+    """The training points of a generated 2-D set as arrays: X (n, 2) float, y (n,) of -1.0 / +1.0
+    (real targets for the regression sets).
 
-    ``name`` is one of moons, circles, spirals, xor; ``noise`` None uses that set's default.
+    ``name`` is one of `GENERATED` (moons, circles, spirals, xor, ...); ``noise`` None uses
+    that set's default.
     """
     if name not in GENERATED:
         raise ValueError(f"unknown toy data set {name!r}; choose one of {', '.join(GENERATED)}")

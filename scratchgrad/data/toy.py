@@ -1,7 +1,8 @@
 """Small 2-D data sets made on the spot (no downloads), and the tutorial's four samples.
 
 Every generator returns ``(X, y)``: X is a list of ``[x0, x1]`` float pairs and y a list
-of labels -1.0 / +1.0 (the tutorial's convention; ``t = (y + 1) / 2`` gives 0/1). The
+of labels -1.0 / +1.0 (the tutorial's convention; ``t = (y + 1) / 2`` gives 0/1), or of
+real targets for the regression sets `make_plane` and `make_gaussian_mix`. The
 ``seed`` argument makes a set reproducible: an int (or a `random.Random`) gives an
 independent generator; ``None`` draws from the global `random` module, so
 ``random.seed(k)`` reproduces it too. Sizes are capped (`MAX_SAMPLES` points,
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Callable
 
 from scratchgrad._random import RandomSource, as_random
 
@@ -123,3 +125,55 @@ def make_xor(n_samples: int = 100, noise: float = 0.1, seed: int | random.Random
         sy = sx * label  # the sign of x0 * x1 is the label
         points.append((sx * rng.uniform(0.1, 1.0), sy * rng.uniform(0.1, 1.0), label))
     return _shuffled(points, rng, noise)
+
+
+def make_gauss(n_samples: int = 100, noise: float = 0.1, seed: int | random.Random | None = None) -> Points:
+    """Two round Gaussian clouds: +1 around (1, 1), -1 around (-1, -1) -> (X, y).
+
+    Each coordinate has standard deviation 0.3 + ``noise``, so more noise mixes the
+    clouds (TensorFlow Playground's "Gaussian" set).
+    """
+    _check_args(n_samples, noise)
+    rng = as_random(seed)
+    spread = 0.3 + noise
+    points = []
+    for i in range(n_samples):
+        label = 1.0 if i % 2 == 0 else -1.0
+        points.append((label + rng.gauss(0.0, spread), label + rng.gauss(0.0, spread), label))
+    rng.shuffle(points)
+    return [[x, y] for x, y, _ in points], [label for _, _, label in points]
+
+
+def _regression(
+    n_samples: int, noise: float, seed: int | random.Random | None, target: Callable[[float, float], float]
+) -> Points:
+    """Points uniform in [-1, 1]^2; y = target read at the point moved by up to ``noise`` in
+    each coordinate, clipped to [-1, 1]."""
+    _check_args(n_samples, noise)
+    rng = as_random(seed)
+    X, y = [], []
+    for _ in range(n_samples):
+        x0, x1 = rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)
+        moved = target(x0 + rng.uniform(-1.0, 1.0) * noise, x1 + rng.uniform(-1.0, 1.0) * noise)
+        X.append([x0, x1])
+        y.append(max(-1.0, min(1.0, moved)))
+    return X, y
+
+
+def make_plane(n_samples: int = 100, noise: float = 0.1, seed: int | random.Random | None = None) -> Points:
+    """Regression on a tilted plane: y = (x0 + x1) / 2 over [-1, 1]^2 -> (X, y) with real y."""
+    return _regression(n_samples, noise, seed, lambda a, b: (a + b) / 2.0)
+
+
+# The mix's bumps: centre (x0, x1) and height; each a Gaussian of standard deviation BUMP_WIDTH.
+BUMPS = ((-0.5, 0.5, 1.0), (0.5, 0.5, -1.0), (-0.5, -0.5, -1.0), (0.5, -0.5, 1.0), (0.0, 0.0, 0.8))
+BUMP_WIDTH = 0.25
+
+
+def _bumps(a: float, b: float) -> float:
+    return sum(h * math.exp(-((a - cx) ** 2 + (b - cy) ** 2) / (2 * BUMP_WIDTH**2)) for cx, cy, h in BUMPS)
+
+
+def make_gaussian_mix(n_samples: int = 100, noise: float = 0.1, seed: int | random.Random | None = None) -> Points:
+    """Regression on Gaussian bumps up and down (`BUMPS`) over [-1, 1]^2 -> (X, y), y in [-1, 1]."""
+    return _regression(n_samples, noise, seed, _bumps)

@@ -99,8 +99,8 @@ class ModelDescription:
         return self.layers[-1].out_features
 
     def is_mlp(self) -> bool:
-        """True when it fits `MLP`'s shape: biases everywhere, one activation for the hidden layers."""
-        return all(layer.bias is not None for layer in self.layers) and len({l.activation for l in self.layers[:-1]}) <= 1
+        """True when it fits `MLP`'s shape: a bias in every layer (activations may differ per layer)."""
+        return all(layer.bias is not None for layer in self.layers)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ModelDescription):
@@ -248,8 +248,8 @@ def _flatten(module: Module, tensor_layers: Any) -> list[Any]:
 def build(description: ModelDescription, engine: str = "scalar", dtype: Any = None) -> Module:
     """A model of ``engine`` ('scalar' or 'tensor') holding the description's weights exactly.
 
-    'scalar' builds a `scratchgrad.nn.MLP` (it needs a bias in every layer and one
-    activation for all hidden layers). 'tensor' builds a tensor `MLP` when the description
+    'scalar' builds a `scratchgrad.nn.MLP` (it needs a bias in every layer; each layer
+    keeps its own activation). 'tensor' builds a tensor `MLP` when the description
     has that shape, else a `Sequential` of `Linear` and activation modules; ``dtype``
     float64 (default) or float32.
     """
@@ -267,11 +267,12 @@ def build(description: ModelDescription, engine: str = "scalar", dtype: Any = No
 def _mlp_settings(description: ModelDescription) -> dict[str, Any]:
     layers = description.layers
     output_activation = layers[-1].activation
-    hidden = {layer.activation for layer in layers[:-1]}
+    hidden = [layer.activation for layer in layers[:-1]]
     return {
         "nin": description.nin,
         "nouts": [layer.out_features for layer in layers],
-        "activation": hidden.pop() if hidden else output_activation,
+        # one name when the hidden layers agree (the files of one-activation MLPs stay as they were)
+        "activation": hidden if len(set(hidden)) > 1 else hidden[0] if hidden else output_activation,
         "output_activation": output_activation,
     }
 
@@ -279,11 +280,6 @@ def _mlp_settings(description: ModelDescription) -> dict[str, Any]:
 def _build_scalar(description: ModelDescription) -> Module:
     from scratchgrad.nn.scalar import MLP
 
-    hidden = sorted({layer.activation for layer in description.layers[:-1]})
-    if len(hidden) > 1:
-        raise ValueError(
-            f"the scalar MLP has one activation for all hidden layers, this model mixes {hidden}; use engine='tensor'"
-        )
     if any(layer.bias is None for layer in description.layers):
         raise ValueError("the scalar MLP needs a bias in every layer; use engine='tensor'")
     count = sum(layer.weight.size + layer.out_features for layer in description.layers)

@@ -250,8 +250,9 @@ class MLP(MLPBase):
     """The scalar `scratchgrad.nn.MLP` on tensors: same arguments, defaults, meaning and weights.
 
     ``MLP(nin, nouts, activation='tanh', output_activation=None, *, init='uniform',
-    seed=None, rng=None, dtype=float64)``: hidden layers use ``activation``, the last one
-    ``output_activation`` (default: the same). For the same ``seed`` (or the same global
+    seed=None, rng=None, dtype=float64)``: hidden layers use ``activation`` (one name, or
+    a list of one per hidden layer), the last one ``output_activation`` (default: the
+    last hidden layer's). For the same ``seed`` (or the same global
     `random` state) it draws exactly the scalar MLP's initial weights: neuron by neuron,
     its weights then its bias. Input (N, nin) -> output (N, nout); (nin,) -> (nout,).
     ``layers`` holds one `Linear` per layer: parameters ``layers.0.weight``, ``layers.0.bias``...
@@ -266,10 +267,18 @@ class MLP(MLPBase):
         return Linear.from_arrays(*_dense_arrays(generator, nin, nout, init, 1.0, True, float_dtype(dtype)))
 
     def forward(self, x: Input) -> Tensor:
+        return self.layer_outputs(x)[-1]
+
+    def layer_outputs(self, x: Input) -> list[Tensor]:
+        """Every layer's output (after its activation) for ``x``, the first hidden layer's
+        to the model's (``model(x)`` is the last): the values a picture of each neuron
+        over many inputs needs. For a scalar MLP, use ``to_tensor(model).layer_outputs``."""
         out = x if isinstance(x, Tensor) else Tensor(x, dtype=self.layers[0].weight.data.dtype)
+        outputs = []
         for layer, name in zip(self.layers, self.layer_activations()):
             out = ACTIVATIONS[name].tensor(layer(out))
-        return out
+            outputs.append(out)
+        return outputs
 
     @classmethod
     def parameter_shapes(cls, architecture: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:

@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence, Union
 
-from scratchgrad.engine import Value, sum_values
+from scratchgrad.engine import Value, sum_values, weighted_sum
 from scratchgrad.nn.module import is_tensor
 
 Operand = Union[Value, int, float]
@@ -257,21 +257,42 @@ def softmax_cross_entropy(logits: Any, target: Any) -> Any:
     return _softmax_ce_values(logits, target)
 
 
+def _penalty_parameters(params: Any, alpha: float, penalty: str) -> tuple[list[Any], bool]:
+    """The parameters (of a Module, or a list) and whether they are Tensors; checks ``alpha``."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not (math.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"{penalty}: alpha must be a finite number >= 0, got {alpha!r}")
+    get_parameters = getattr(params, "parameters", None)
+    values = list(get_parameters() if callable(get_parameters) else params)
+    if values and all(is_tensor(p) for p in values):
+        return values, True
+    for i, p in enumerate(values):
+        if not isinstance(p, Value):
+            raise TypeError(f"{penalty}: params[{i}] must be a Value (or all of them Tensors), got {type(p).__name__}")
+    return values, False
+
+
 def l2_penalty(params: Any, alpha: float) -> Any:
     """alpha * sum_p p^2 over the parameters (Values or Tensors, or a Module) -> one Value (or Tensor).
 
     On Values the same numbers as micrograd's ``alpha * sum((p*p for p in model.parameters()))``.
     """
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not (math.isfinite(alpha) and alpha >= 0):
-        raise ValueError(f"l2_penalty: alpha must be a finite number >= 0, got {alpha!r}")
-    get_parameters = getattr(params, "parameters", None)
-    values = list(get_parameters() if callable(get_parameters) else params)
-    if values and all(is_tensor(p) for p in values):
+    values, tensors = _penalty_parameters(params, alpha, "l2_penalty")
+    if tensors:
         return float(alpha) * sum((p * p).sum() for p in values)
-    for i, p in enumerate(values):
-        if not isinstance(p, Value):
-            raise TypeError(f"l2_penalty: params[{i}] must be a Value (or all of them Tensors), got {type(p).__name__}")
     return float(alpha) * sum_values([p * p for p in values])
+
+
+def l1_penalty(params: Any, alpha: float) -> Any:
+    """alpha * sum_p |p| over the parameters (Values or Tensors, or a Module) -> one Value (or Tensor).
+
+    The gradient of each |p| is sign(p), 0 at p = 0 (as PyTorch's ``abs``), on both engines.
+    On Values it is one node, sum_p p * sign(p): the signs are constants of this step.
+    """
+    values, tensors = _penalty_parameters(params, alpha, "l1_penalty")
+    if tensors:
+        return float(alpha) * sum(p.abs().sum() for p in values)
+    signs = [(p.data > 0) - (p.data < 0) for p in values]
+    return float(alpha) * weighted_sum(values, signs)
 
 
 # ---- the registry ------------------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 ``MLP(nin, nouts, activation='tanh', output_activation=None, *, init='uniform',
 seed=None, rng=None)`` means the same on both engines: ``nouts`` are the layer sizes,
-hidden layers use ``activation``, the last one ``output_activation`` (default: the
-same), weights are drawn layer by layer, neuron by neuron from one generator. Each
-engine's class says only how it makes one layer (`MLPBase._make_layer`).
+hidden layers use ``activation`` (one name for all of them, or a list with one name per
+hidden layer), the last one ``output_activation`` (default: the last hidden layer's),
+weights are drawn layer by layer, neuron by neuron from one generator. Each engine's
+class says only how it makes one layer (`MLPBase._make_layer`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class MLPBase(Module):
 
     nin: int
     nouts: list[int]
-    activation: str
+    activation: str | list[str]  # a list: one activation per hidden layer
     output_activation: str
     layers: list[Any]
 
@@ -51,7 +52,7 @@ class MLPBase(Module):
         self,
         nin: int,
         nouts: Sequence[int],
-        activation: str = "tanh",
+        activation: str | Sequence[str] = "tanh",
         output_activation: str | None = None,
         *,
         init: str = "uniform",
@@ -73,9 +74,20 @@ class MLPBase(Module):
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, SequenceABC) or len(nouts) == 0:
             raise ValueError(f"MLP nouts must be a non-empty list of layer sizes, e.g. [4, 4, 1], got {nouts!r}")
         self.nouts = [check_positive_int(n, f"MLP layer size nouts[{i}]") for i, n in enumerate(nouts)]
-        self.activation = check_activation(activation)
+        if isinstance(activation, str) or not isinstance(activation, SequenceABC):
+            self.activation = check_activation(activation)
+            default_output = self.activation
+        else:  # one per hidden layer, e.g. ['relu', 'tanh'] for MLP(2, [8, 8, 1], ...)
+            hidden = len(self.nouts) - 1
+            if len(activation) != hidden:
+                raise ValueError(
+                    f"MLP activation: a list needs one name per hidden layer ({hidden} for nouts {self.nouts}), "
+                    f"got {len(activation)}: {list(activation)!r}"
+                )
+            self.activation = [check_activation(name, f"MLP activation[{i}]") for i, name in enumerate(activation)]
+            default_output = self.activation[-1] if self.activation else "tanh"
         self.output_activation = check_activation(
-            activation if output_activation is None else output_activation, "output_activation"
+            default_output if output_activation is None else output_activation, "output_activation"
         )
 
     def _make_layer(self, nin: int, nout: int, activation: str, init: str, generator: Any, **options: Any) -> Any:
@@ -83,13 +95,14 @@ class MLPBase(Module):
 
     def layer_activations(self) -> list[str]:
         """The activation after each layer: ``activation`` for the hidden ones, then ``output_activation``."""
-        return [self.activation] * (len(self.nouts) - 1) + [self.output_activation]
+        hidden = self.activation if isinstance(self.activation, list) else [self.activation] * (len(self.nouts) - 1)
+        return [*hidden, self.output_activation]
 
     def architecture(self) -> dict[str, Any]:
         return {
             "nin": self.nin,
             "nouts": list(self.nouts),
-            "activation": self.activation,
+            "activation": list(self.activation) if isinstance(self.activation, list) else self.activation,
             "output_activation": self.output_activation,
         }
 
@@ -97,5 +110,6 @@ class MLPBase(Module):
         return ""
 
     def __repr__(self) -> str:
-        out = "" if self.output_activation == self.activation else f", output_activation={self.output_activation!r}"
+        default_output = self.layer_activations()[-2] if isinstance(self.activation, list) and self.activation else self.activation
+        out = "" if self.output_activation == default_output else f", output_activation={self.output_activation!r}"
         return f"MLP({self.nin}, {self.nouts}, activation={self.activation!r}{out}{self._repr_extra()})"

@@ -124,9 +124,10 @@ class MLP(MLPBase, ScalarModule):
     """A multi-layer perceptron: ``MLP(nin, [n1, n2, ..., nout])``.
 
     Shapes: x of ``nin`` inputs -> a single Value when the last layer has one neuron,
-    else a list of Values. Hidden layers use ``activation``; the last layer uses
-    ``output_activation``, which defaults to ``activation`` (so ``MLP(3, [4, 4, 1])`` is
-    tanh everywhere, the tutorial's network). Use ``output_activation='linear'`` for
+    else a list of Values. Hidden layers use ``activation`` (one name, or a list of one
+    per hidden layer: ``MLP(2, [8, 8, 1], ['relu', 'tanh'])``); the last layer uses
+    ``output_activation``, which defaults to the last hidden layer's (so ``MLP(3, [4, 4, 1])``
+    is tanh everywhere, the tutorial's network). Use ``output_activation='linear'`` for
     scores fed to hinge or cross-entropy losses.
 
     ``init='uniform'`` (default) draws every weight and bias from U(-1, 1) like the

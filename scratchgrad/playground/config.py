@@ -1,7 +1,10 @@
 """What a playground session trains: the settings of the page, checked and bounded.
 
 A `PlaygroundConfig` is built from the JSON the page sends (`from_json`), merged over
-the defaults or over a session's current settings. Anything out of range or of the
+the defaults or over a session's current settings. The choices of data set, loss,
+optimizer and activation are the library's registries (`scratchgrad.data.DATASETS`,
+`scratchgrad.nn.LOSSES`, `scratchgrad.optim.OPTIMIZERS`, `scratchgrad.nn.ACTIVATIONS`),
+read when a setting is checked, so an entry added to one is offered at once. Anything out of range or of the
 wrong type raises `ConfigError` with a message that names the field, what it got and
 what is allowed; the server turns that into HTTP 400/422 and the page shows it.
 """
@@ -13,16 +16,17 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from scratchgrad.nn import ACTIVATIONS, LOSSES
+from scratchgrad.optim import OPTIMIZERS
 from scratchgrad.playground import data, model
 
-PROBLEMS = data.PROBLEMS
-DATASETS = data.DATASETS
+PROBLEMS = tuple(data.PROBLEMS)
 FEATURES = tuple(data.FEATURES)
-ACTIVATIONS = model.ACTIVATIONS
-LOSSES = model.LOSSES
-OPTIMIZERS = model.OPTIMIZERS
 REGULARIZATIONS = model.REGULARIZATIONS
 ENGINES = model.ENGINES
+# The loss a problem starts with: cross-entropy for classification, so a correctly
+# classified point still has gradients to watch.
+DEFAULT_LOSS = {"classification": "bce", "regression": "mse"}
 
 MAX_HIDDEN_LAYERS = 8
 MAX_NEURONS = 16
@@ -83,20 +87,22 @@ class PlaygroundConfig:
             # One activation for every layer, e.g. the default with other hidden sizes.
             object.__setattr__(self, "activations", self.activations[:1] * len(self.hidden))
         _check_choice("problem", self.problem, PROBLEMS)
-        _check_choice("dataset", self.dataset, DATASETS)
-        _check_choice("loss", self.loss, LOSSES)
+        _check_choice("dataset", self.dataset, data.all_datasets())
+        _check_choice("loss", self.loss, tuple(LOSSES))
         _check_choice("regularization", self.regularization, REGULARIZATIONS)
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
         _check_choice("engine", self.engine, ENGINES)
         kind = data.problem_of(self.dataset)
         if kind is not None and kind != self.problem:
-            sets = data.CLASSIFICATION_SETS if self.problem == "classification" else data.REGRESSION_SETS
             raise ConfigError(
                 f"dataset {self.dataset!r} is a {kind} set; for {self.problem} use one of "
-                f"{', '.join(sets)} or csv"
+                f"{', '.join(data.datasets(self.problem))} or csv"
             )
-        if self.problem == "regression" and self.loss != "mse":
-            raise ConfigError(f"regression trains with loss 'mse' (mean squared error), got {self.loss!r}")
+        usable = model.losses_for(self.problem)
+        if self.loss not in usable:
+            raise ConfigError(
+                f"loss {self.loss!r} does not train one output on {self.problem} targets; use one of {', '.join(usable)}"
+            )
         _check_range("noise", self.noise, 0.0, MAX_NOISE)
         _check_range("n_points", self.n_points, MIN_POINTS, MAX_POINTS)
         _check_range("test_fraction", self.test_fraction, MIN_TEST_FRACTION, MAX_TEST_FRACTION)
@@ -127,7 +133,7 @@ class PlaygroundConfig:
                 f"activations: one per hidden layer ({len(self.hidden)}), got {len(self.activations)}"
             )
         for index, name in enumerate(self.activations):
-            _check_choice(f"activations[{index}]", name, ACTIVATIONS)
+            _check_choice(f"activations[{index}]", name, tuple(ACTIVATIONS))
         if self.engine == "scalar":
             work = self.n_parameters * self.n_train
             if work > MAX_SCALAR_WORK:
@@ -144,7 +150,7 @@ class PlaygroundConfig:
 
     @property
     def output_activation(self) -> str:
-        """The output neuron's activation (see `model.output_activation`)."""
+        """The output neuron's activation: the one LOSSES says suits the loss and the problem."""
         return model.output_activation(self.problem, self.loss)
 
     @property
@@ -292,32 +298,31 @@ def _json_type(value: object) -> str:
 
 
 def limits() -> dict[str, Any]:
-    """Choices (with the names the page shows), bounds and defaults, for the page's controls."""
+    """Choices (with the names and summaries the page shows), bounds and defaults, for the
+    page's controls; the choices come from the library's registries as they are now."""
     return {
         "choices": {
             "problem": list(PROBLEMS),
-            "dataset": list(DATASETS),
-            "classification_sets": list(data.CLASSIFICATION_SETS),
-            "regression_sets": list(data.REGRESSION_SETS),
+            "dataset": list(data.all_datasets()),
+            "datasets": {problem: list(data.datasets(problem)) for problem in PROBLEMS},
             "features": list(FEATURES),
             "activation": list(ACTIVATIONS),
-            "loss": list(LOSSES),
+            "loss": [name for name in LOSSES if any(name in model.losses_for(p) for p in PROBLEMS)],
+            "losses": {problem: model.losses_for(problem) for problem in PROBLEMS},
+            "default_loss": dict(DEFAULT_LOSS),
             "regularization": list(REGULARIZATIONS),
             "optimizer": list(OPTIMIZERS),
             "engine": list(ENGINES),
             "model_formats": [f for f in model.MODEL_FORMATS if f != "onnx" or model.onnx_available()],
         },
         "labels": {
-            "dataset": dict(data.DATASET_LABELS),
+            "dataset": {name: data.summary(name) for name in data.all_datasets()},
             "features": {name: label for name, (label, _) in data.FEATURES.items()},
-            "loss": dict(model.LOSS_LABELS),
-            "optimizer": dict(model.OPTIMIZER_LABELS),
+            "loss": {name: loss.summary for name, loss in LOSSES.items()},
+            "optimizer": {name: spec.summary for name, spec in OPTIMIZERS.items()},
             "engine": dict(model.ENGINE_LABELS),
         },
-        "formulas": {
-            "activation": dict(model.ACTIVATION_FORMULAS),
-            "loss": dict(model.LOSS_FORMULAS),
-        },
+        "formulas": {"activation": {name: activation.formula for name, activation in ACTIVATIONS.items()}},
         "bounds": {
             "hidden_layers": [0, MAX_HIDDEN_LAYERS],
             "neurons": [1, MAX_NEURONS],

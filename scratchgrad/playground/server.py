@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import ipaddress
 import json
 import logging
@@ -55,8 +56,10 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "the playground needs Starlette and uvicorn: pip install scratchgrad[playground]"
     ) from exc
 
+from scratchgrad.nn import ModelDescription
 from scratchgrad.playground import _single_threaded_blas, data, model
 from scratchgrad.playground.config import (
+    DEFAULT_LOSS,
     MAX_HIDDEN_LAYERS,
     MAX_NEURONS,
     MAX_POINTS,
@@ -283,7 +286,7 @@ def create_app(
             points = await run_in_threadpool(data.read_upload, content, problem, name)
         except data.UploadError as exc:
             raise ApiError(422, str(exc)) from None
-        loss = session.config.loss if problem == session.config.problem else ("mse" if problem == "regression" else "bce")
+        loss = session.config.loss if problem == session.config.problem else DEFAULT_LOSS[problem]
         config = dataclasses.replace(session.config, problem=problem, dataset=data.UPLOADED, loss=loss,
                                      n_points=len(points[0]))
         return FiniteJSONResponse(await run_in_threadpool(session.upload, points, name, config))
@@ -313,11 +316,11 @@ def create_app(
             raise ApiError(400, "the model file is empty")
         name = query.get("filename", "model.npz")
         try:
-            layers = await run_in_threadpool(model.read_model_file, content, name)
+            description = await run_in_threadpool(model.read_model_file, content, name)
         except model.ModelFileUnusable as exc:
             raise ApiError(422, str(exc)) from None
-        config = _config_for_model(session.config, layers, name)
-        return FiniteJSONResponse(await run_in_threadpool(session.load_layers, layers, config))
+        config = _config_for_model(session.config, description, name)
+        return FiniteJSONResponse(await run_in_threadpool(session.load_description, description, config))
 
     async def trace(request: Request) -> Response:
         session = session_of(request)
@@ -400,27 +403,27 @@ def create_app(
         logger.exception("playground: error handling %s %s", request.method, request.url.path)
         return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
 
-    session_path = "/api/sessions/{session_id}"
+    # A session's endpoints: path after /api/sessions/{id} -> {method: handler}.
+    session_endpoints: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {
+        "": {"GET": get_session, "DELETE": delete_session},
+        "/config": {"PUT": configure},
+        "/play": {"POST": play}, "/pause": {"POST": pause}, "/step": {"POST": step}, "/reset": {"POST": reset},
+        "/weight": {"PUT": set_weight},
+        "/data": {"POST": upload_data},
+        "/model": {"GET": download_model, "POST": upload_model},
+        "/events": {"GET": events},
+        "/trace": {"GET": trace}, "/neuron": {"GET": neuron}, "/graph": {"GET": graph},
+    }  # fmt: skip
     routes = [
         Route("/", index),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         Route("/api/options", options),
         Route("/api/sessions", create_session, methods=["POST"]),
-        Route(session_path, get_session, methods=["GET"]),
-        Route(session_path, delete_session, methods=["DELETE"]),
-        Route(session_path + "/config", configure, methods=["PUT"]),
-        Route(session_path + "/play", play, methods=["POST"]),
-        Route(session_path + "/pause", pause, methods=["POST"]),
-        Route(session_path + "/step", step, methods=["POST"]),
-        Route(session_path + "/reset", reset, methods=["POST"]),
-        Route(session_path + "/weight", set_weight, methods=["PUT"]),
-        Route(session_path + "/data", upload_data, methods=["POST"]),
-        Route(session_path + "/model", download_model, methods=["GET"]),
-        Route(session_path + "/model", upload_model, methods=["POST"]),
-        Route(session_path + "/events", events, methods=["GET"]),
-        Route(session_path + "/trace", trace, methods=["GET"]),
-        Route(session_path + "/neuron", neuron, methods=["GET"]),
-        Route(session_path + "/graph", graph, methods=["GET"]),
+        *(
+            Route("/api/sessions/{session_id}" + suffix, handler, methods=[method])
+            for suffix, handlers in session_endpoints.items()
+            for method, handler in handlers.items()
+        ),
     ]
     middleware = [Middleware(_SecurityHeaders), Middleware(_SameOriginOnly)]
     if allowed_hosts is not None:
@@ -460,38 +463,34 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _config_for_model(config: PlaygroundConfig, layers: model.Layers, name: str) -> PlaygroundConfig:
-    """The settings a loaded model needs: its hidden layers and activations, the current features."""
+def _config_for_model(config: PlaygroundConfig, description: ModelDescription, name: str) -> PlaygroundConfig:
+    """The settings a loaded model needs: its hidden layers and activations, the current
+    features, and a loss that suits its output neuron."""
     shown = name.rsplit("/", 1)[-1]
-    n_inputs = layers[0].weight.shape[1]
-    if n_inputs != len(config.features):
+    if description.nin != len(config.features):
         raise ApiError(
             422,
-            f"{shown}: the model takes {n_inputs} inputs but {len(config.features)} features are selected "
-            f"({', '.join(config.features)}); select the {n_inputs} features it was trained on, in order",
+            f"{shown}: the model takes {description.nin} inputs but {len(config.features)} features are selected "
+            f"({', '.join(config.features)}); select the {description.nin} features it was trained on, in order",
         )
-    if layers[-1].weight.shape[0] != 1:
-        raise ApiError(422, f"{shown}: the playground's networks have 1 output, this model has {layers[-1].weight.shape[0]}")
-    hidden = layers[:-1]
-    if len(hidden) > MAX_HIDDEN_LAYERS or any(layer.weight.shape[0] > MAX_NEURONS for layer in hidden):
+    if description.nout != 1:
+        raise ApiError(422, f"{shown}: the playground's networks have 1 output, this model has {description.nout}")
+    hidden = description.layers[:-1]
+    if len(hidden) > MAX_HIDDEN_LAYERS or any(layer.out_features > MAX_NEURONS for layer in hidden):
         raise ApiError(
             422, f"{shown}: the playground shows up to {MAX_HIDDEN_LAYERS} hidden layers of {MAX_NEURONS} neurons; "
-            f"this model has {[layer.weight.shape[0] for layer in hidden]}"
+            f"this model has {[layer.out_features for layer in hidden]}"
         )
-    out = layers[-1].activation
-    loss = config.loss
-    if out == "tanh" and config.problem == "classification":
-        loss = "mse"  # a tanh output is trained with mean squared error on ±1 labels
-    elif out == "linear" and config.problem == "classification" and loss == "mse":
-        loss = "bce"  # a raw score: cross-entropy
-    elif out != "linear":
+    out = description.layers[-1].activation
+    loss = model.loss_for_output(config.problem, config.loss, out)
+    if loss is None:
         raise ApiError(
-            422, f"{shown}: the output neuron has activation {out!r}; the playground's output is a raw score "
-            "(or tanh for mean squared error in classification)"
+            422, f"{shown}: the output neuron has activation {out!r}, which none of the losses for {config.problem} "
+            f"({', '.join(model.losses_for(config.problem))}) trains"
         )
     try:
         return dataclasses.replace(
-            config, hidden=tuple(layer.weight.shape[0] for layer in hidden),
+            config, hidden=tuple(layer.out_features for layer in hidden),
             activations=tuple(layer.activation for layer in hidden), loss=loss,
         )
     except ConfigError as exc:
@@ -515,16 +514,15 @@ class EventStreamResponse(Response):
             (b"cache-control", b"no-cache"),
             (b"x-accel-buffering", b"no"),
         ]
-        self.session = session
         self.max_seconds = max_seconds
-        self.max_events = max_events
-        self.keepalive_seconds = keepalive_seconds
-        self.poll_seconds = poll_seconds
-        self.stopping = stopping
+        self.events = functools.partial(  # the stream, given its deadline
+            _events, session, max_events=max_events, keepalive_seconds=keepalive_seconds, poll_seconds=poll_seconds,
+            stopping=stopping,
+        )  # fmt: skip
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         deadline = time.monotonic() + self.max_seconds
-        stream = _events(self.session, deadline, self.max_events, self.keepalive_seconds, self.poll_seconds, self.stopping)
+        stream = self.events(deadline)
 
         async def send_by_deadline(message: dict[str, Any]) -> bool:
             # A little past the deadline, so the final "bye" can still reach a reading client.
@@ -637,28 +635,39 @@ def _json_error(status: int, message: str) -> Response:
     return JSONResponse({"error": message}, status_code=status)
 
 
-class _HostCheck:
+class _Guard:
+    """An ASGI middleware that lets a request through unless `refusal` says why not (a JSON error)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def refusal(self, scope: Any, headers: dict[bytes, bytes]) -> tuple[int, str] | None:
+        raise NotImplementedError
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        refused = self.refusal(scope, dict(scope.get("headers") or [])) if scope["type"] in ("http", "websocket") else None
+        if refused is None:
+            await self.app(scope, receive, send)
+        else:
+            await _json_error(*refused)(scope, receive, send)
+
+
+class _HostCheck(_Guard):
     """Answers only requests whose Host header names an allowed host (any port): a page
     on another site cannot reach this server by pointing its own name at 127.0.0.1."""
 
     def __init__(self, app: Any, allowed_hosts: Sequence[str]) -> None:
-        self.app = app
+        super().__init__(app)
         self.allowed = {host.lower() for host in allowed_hosts}
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
+    def refusal(self, scope: Any, headers: dict[bytes, bytes]) -> tuple[int, str] | None:
         host = _host_name(headers.get(b"host", b"").decode("latin-1"))
         if host in self.allowed:
-            await self.app(scope, receive, send)
-            return
-        message = (
+            return None
+        return 400, (
             f"this playground answers only to {', '.join(sorted(self.allowed))}, not to host {_shown(host)} "
             "(a guard against DNS rebinding); open it by that address"
         )
-        await _json_error(400, message)(scope, receive, send)
 
 
 def _host_name(header: str) -> str:
@@ -670,35 +679,25 @@ def _host_name(header: str) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
-class _SameOriginOnly:
+class _SameOriginOnly(_Guard):
     """Refuses state-changing requests (POST, PUT, DELETE) sent by another site's page.
 
     Browsers send ``Origin`` with these; it must name this server (scheme-less host and
     port equal to the ``Host`` header). Requests without ``Origin`` (scripts, curl) pass.
     """
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] not in STATE_CHANGING:
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
+    def refusal(self, scope: Any, headers: dict[bytes, bytes]) -> tuple[int, str] | None:
         origin = headers.get(b"origin")
-        if origin is None:
-            await self.app(scope, receive, send)
-            return
+        if scope["type"] != "http" or scope["method"] not in STATE_CHANGING or origin is None:
+            return None
         text = origin.decode("latin-1")
         host = headers.get(b"host", b"").decode("latin-1").lower()
         if text != "null" and urlsplit(text).netloc.lower() == host and host:
-            await self.app(scope, receive, send)
-            return
-        message = (
+            return None
+        return 403, (
             f"refused a {scope['method']} from the page at {_shown(text)}: the playground only takes changes "
             "from its own page"
         )
-        await _json_error(403, message)(scope, receive, send)
 
 
 class _SecurityHeaders:

@@ -205,13 +205,13 @@ class Session:
             self._uploaded, self.uploaded_name = points, name
         return self.state()
 
-    def load_layers(self, layers: Any, config: PlaygroundConfig) -> dict[str, Any]:
-        """Start from a loaded model's weights, with the settings its shape needs."""
+    def load_description(self, description: Any, config: PlaygroundConfig) -> dict[str, Any]:
+        """Start from a loaded model's weights (a `ModelDescription`), with the settings its shape needs."""
         self._check_open()
         self.pause()
         with self._train_lock:
             trainer = self._factory(config, self._uploaded)
-            trainer.load_layers(layers)  # type: ignore[attr-defined]
+            trainer.load_description(description)  # type: ignore[attr-defined]
             self._trainer = trainer
             self._publish_new_trainer()
         return self.state()
@@ -248,10 +248,10 @@ class Session:
         """The current network as a model file: (content, file name)."""
         self._check_open()
         with self._train_lock:
-            layers = self._trainer.layers()  # type: ignore[attr-defined]
+            description = self._trainer.model_description()  # type: ignore[attr-defined]
         from scratchgrad.playground import model
 
-        return model.model_file(layers, fmt)
+        return model.model_file(description, fmt)
 
     def close(self) -> None:
         """Stop training for good; later calls raise UnknownSessionError."""

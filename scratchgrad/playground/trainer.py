@@ -1,24 +1,29 @@
 """The playground's trainer: one session's points, features and network, and what the page draws.
 
 A `Trainer` makes the data (a built-in set from its seed, or an uploaded file), splits it
-into train and test points, computes the chosen input features, and trains a network
-(`model.Network`, on the tensor or the scalar engine) one minibatch at a time. After an
-epoch, `snapshot` reports the losses, the output over the input plane (the decision
-surface), every neuron's output over the plane (the small heat maps) and the weights.
+into train and test points, computes the chosen input features, and trains the network
+(`model.Network`: the library's MLP and `scratchgrad.train.Trainer`) one minibatch at a
+time, the batches drawn by the library's `minibatches`. After an epoch, `snapshot`
+reports the losses, the output over the input plane (the decision surface), every
+neuron's output over the plane (the small heat maps) and the weights.
 
-All model math lives in `scratchgrad.playground.model`; this module only arranges data
-and packs what the page needs. Grids travel as bytes (base64): a value v in [-1, 1] is
-the byte round((v + 1) * 127), 255 means "not a number" (a diverged network).
+All model math is the library's, reached through `scratchgrad.playground.model`; this
+module only arranges data and packs what the page needs. Grids travel as bytes
+(base64): a value v in [-1, 1] is the byte round((v + 1) * 127), 255 means "not a
+number" (a diverged network).
 """
 
 from __future__ import annotations
 
 import base64
 import math
+import random
 from typing import Any, Callable
 
 import numpy as np
 
+from scratchgrad.data import minibatches
+from scratchgrad.nn import ModelDescription, build
 from scratchgrad.playground import data, model
 from scratchgrad.playground.config import ConfigError, PlaygroundConfig
 
@@ -28,6 +33,7 @@ HEATMAP_RESOLUTION = GRID_RESOLUTION // HEATMAP_STRIDE
 # A point's whole graph with more values than this is drawn as draw_dot's compact summary.
 GRAPH_MAX_VALUES = 500
 MAX_WEIGHT = 1000.0  # an edited weight or bias must be within ±MAX_WEIGHT
+BATCH_SEED_OFFSET = 2  # the batches' generator: seed + this (the data and the weights use the seed)
 
 Uploaded = tuple[np.ndarray, np.ndarray]
 
@@ -59,14 +65,15 @@ class Trainer:
         self.domain = _square_domain(np.concatenate([self.x_train, self.x_test]))
         self._grid_points = _grid(self.domain, GRID_RESOLUTION)
         self._grid = data.features(self._grid_points, config.features)
-        self._order = np.random.default_rng([config.seed, 2])
-        self.network = self._new_network(model.initial_layers(config.sizes, config.layer_activations, config.seed))
+        self._batch_order = random.Random(config.seed + BATCH_SEED_OFFSET)
+        self.network = self._network(
+            model.Network.new_module(config.sizes, config.activations, config.output_activation, config.seed, config.engine)
+        )
 
-    def _new_network(self, layers: model.Layers) -> model.Network:
+    def _network(self, module: Any) -> model.Network:
         config = self.config
         return model.Network(
-            layers,
-            engine=config.engine,
+            module,
             loss=config.loss,
             optimizer=config.optimizer,
             learning_rate=config.learning_rate,
@@ -80,28 +87,29 @@ class Trainer:
         """One pass over the training points in shuffled minibatches (one update each).
 
         ``should_stop`` is asked before every batch; when it says True the epoch is
-        abandoned and False returned (the session was closed).
+        abandoned and False returned (the session was closed). A loss that stops being a
+        number raises the library's `TrainingDiverged` (an ArithmeticError).
         """
-        order = self._order.permutation(len(self.x_train))
-        size = self.config.batch_size
-        for start in range(0, len(order), size):
+        batches = minibatches(self.f_train, self.y_train, self.config.batch_size, seed=self._batch_order)
+        for x, y in batches:
             if should_stop is not None and should_stop():
                 return False
-            batch = order[start : start + size]
-            with np.errstate(over="ignore", invalid="ignore"):
-                self.network.step(self.f_train[batch], self.y_train[batch])
+            self.network.step(x, y)
             self.steps += 1
         self.epoch += 1
         return True
 
-    def layers(self) -> model.Layers:
-        """Copies of the current weights, layer by layer."""
-        return self.network.layers()
+    def model_description(self) -> ModelDescription:
+        """Copies of the current weights, with each layer's activation."""
+        return self.network.description()
+
+    def layers(self) -> tuple[Any, ...]:
+        """The current layers (`DenseLayer`: weight, bias, activation), input to output."""
+        return self.model_description().layers
 
     def outputs(self, features: np.ndarray) -> np.ndarray:
         """The network's outputs (n,) for feature rows (n, number of features)."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            return self.network.layer_outputs(features)[-1][:, 0]
+        return model.layer_outputs(self.network.tensor_module(), features)[-1][:, 0]
 
     def set_parameter(self, layer: int, neuron: int, index: int | None, value: float) -> None:
         """Set weight ``index`` (None: the bias) of ``neuron`` in ``layer`` (0 is the first hidden layer)."""
@@ -116,13 +124,15 @@ class Trainer:
             raise ValueError(f"a weight must be a finite number within \u00b1{MAX_WEIGHT:g}, got {value!r}")
         self.network.set_parameter(layer, neuron, index, float(value))
 
-    def load_layers(self, layers: model.Layers) -> None:
+    def load_description(self, description: ModelDescription) -> None:
         """Start from these weights (a loaded model file; its shape must match the settings)."""
-        expected = [(layer.weight.shape, layer.activation) for layer in model.initial_layers(
-            self.config.sizes, self.config.layer_activations, 0)]
-        if [(layer.weight.shape, layer.activation) for layer in layers] != expected:
+        config = self.config
+        shape = [(layer.weight.shape, layer.activation) for layer in description.layers]
+        sizes = config.sizes
+        expected = [((n_out, n_in), name) for n_in, n_out, name in zip(sizes[:-1], sizes[1:], config.layer_activations)]
+        if shape != expected:
             raise ValueError("the model's layers do not match the settings")
-        self.network = self._new_network(layers)
+        self.network = self._network(build(description, config.engine))
         self.epoch = 0
         self.steps = 0
 
@@ -139,14 +149,14 @@ class Trainer:
         """
         config = self.config
         n_train, n_test = len(self.f_train), len(self.f_test)
+        description = self.model_description()
+        network = self.network.tensor_module()
+        per_layer = model.layer_outputs(network, np.concatenate([self.f_train, self.f_test, self._grid]))
+        outputs = per_layer[-1][:, 0]
+        train_out, test_out = outputs[:n_train], outputs[n_train : n_train + n_test]
+        grid_out = [values[n_train + n_test :] for values in per_layer]
         with np.errstate(over="ignore", invalid="ignore"):
-            per_layer = self.network.layer_outputs(np.concatenate([self.f_train, self.f_test, self._grid]))
-            outputs = per_layer[-1][:, 0]
-            train_out, test_out = outputs[:n_train], outputs[n_train : n_train + n_test]
-            train_loss = model.loss_value(config.loss, train_out, self.y_train)
-            test_loss = model.loss_value(config.loss, test_out, self.y_test)
-            grid_out = [values[n_train + n_test :] for values in per_layer]
-            boundary = model.confidence(config.problem, config.loss, grid_out[-1][:, 0])
+            boundary = model.confidence(config.problem, config.output_activation, grid_out[-1][:, 0])
             maps, scales = [], []
             for layer, values in enumerate(grid_out):
                 last = layer == len(grid_out) - 1
@@ -160,14 +170,14 @@ class Trainer:
         return {
             "epoch": self.epoch,
             "steps": self.steps,
-            "train_loss": _finite_or_none(train_loss),
-            "test_loss": _finite_or_none(test_loss),
-            "train_accuracy": _accuracy(train_out, self.y_train) if classification else None,
-            "test_accuracy": _accuracy(test_out, self.y_test) if classification else None,
+            "train_loss": _finite_or_none(model.loss_value(config.loss, train_out, self.y_train)),
+            "test_loss": _finite_or_none(model.loss_value(config.loss, test_out, self.y_test)),
+            "train_accuracy": model.accuracy_of(network, self.f_train, self.y_train) if classification else None,
+            "test_accuracy": model.accuracy_of(network, self.f_test, self.y_test) if classification else None,
             "boundary": encode_grid(boundary),
             "heatmaps": encode_grid(np.concatenate([m.ravel() for m in maps])),
             "heatmap_scales": [round(s, 4) for s in scales],
-            "network": _network_json(self.layers()),
+            "network": _network_json(description),
         }
 
     def describe(self) -> dict[str, Any]:
@@ -218,10 +228,10 @@ class Trainer:
     def prepare_trace(self, split: str, index: int) -> Callable[[], dict[str, Any]]:
         """Copy what one point's forward and backward pass needs now; the returned function runs it."""
         x, label, values, names = self._point_inputs(split, index)
-        layers, epoch, loss = self.layers(), self.epoch, self.config.loss
+        description, epoch, loss = self.model_description(), self.epoch, self.config.loss
 
         def run() -> dict[str, Any]:
-            traced = model.trace_point(layers, values, label, loss, names)
+            traced = model.trace_point(description, values, label, loss, names)
             return {"split": split, "index": index, "epoch": epoch, "x": x, "label": label,
                     "feature_names": names, "loss_name": loss, **traced}
 
@@ -235,10 +245,10 @@ class Trainer:
         if not 0 <= neuron < sizes[layer + 1]:
             raise IndexError(f"layer {layer} has neurons 0..{sizes[layer + 1] - 1}, got {neuron}")
         x, label, values, names = self._point_inputs(split, index)
-        layers, epoch, loss = self.layers(), self.epoch, self.config.loss
+        description, epoch, loss = self.model_description(), self.epoch, self.config.loss
 
         def draw() -> dict[str, Any]:
-            drawn = model.neuron_graph_svg(layers, values, label, loss, names, layer, neuron)
+            drawn = model.neuron_graph_svg(description, values, label, loss, names, layer, neuron)
             return {"split": split, "index": index, "epoch": epoch, "layer": layer, "neuron": neuron, **drawn}
 
         return draw
@@ -246,10 +256,10 @@ class Trainer:
     def prepare_point_graph(self, split: str, index: int) -> Callable[[], dict[str, Any]]:
         """Copy what the whole graph of one point needs now; the returned function draws it."""
         x, label, values, names = self._point_inputs(split, index)
-        layers, epoch, loss = self.layers(), self.epoch, self.config.loss
+        description, epoch, loss = self.model_description(), self.epoch, self.config.loss
 
         def draw() -> dict[str, Any]:
-            drawn = model.point_graph_svg(layers, values, label, loss, names, GRAPH_MAX_VALUES)
+            drawn = model.point_graph_svg(description, values, label, loss, names, GRAPH_MAX_VALUES)
             return {"split": split, "index": index, "epoch": epoch, "x": x, "label": label, **drawn}
 
         return draw
@@ -269,18 +279,14 @@ def _scale_of(values: np.ndarray) -> float:
     return max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
 
 
-def _accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
-    return float(np.mean(model.predicted_labels(outputs) == labels))
-
-
 def _finite_or_none(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _network_json(layers: model.Layers) -> dict[str, Any]:
+def _network_json(description: ModelDescription) -> dict[str, Any]:
     return {
-        "weights": [_rounded(layer.weight) for layer in layers],
-        "biases": [_rounded(layer.bias) for layer in layers],
+        "weights": [_rounded(layer.weight) for layer in description.layers],
+        "biases": [_rounded(layer.bias) for layer in description.layers],
     }
 
 

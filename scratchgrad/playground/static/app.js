@@ -134,8 +134,8 @@
   }
 
   function withoutUpload(config) {
-    const sets = config.problem === "regression" ? app.options.choices.regression_sets : app.options.choices.classification_sets;
-    return { ...config, dataset: sets[0] };
+    const problem = config.problem || app.options.defaults.problem;
+    return { ...config, dataset: app.options.choices.datasets[problem][0] };
   }
 
   // Runs a control's request; a vanished session is re-created, other errors are shown.
@@ -248,15 +248,23 @@
 
   // ---- settings, controls and the URL ---------------------------------------------------------
 
-  function fillSelect(id, values, label) {
+  // Options of a select; `summary` (from the library's registries) becomes each option's tooltip.
+  function fillSelect(id, values, label, summary) {
     const select = $(id);
     select.innerHTML = "";
     for (const value of values) {
       const option = document.createElement("option");
       option.value = String(value);
       option.textContent = label ? label(value) : String(value);
+      if (summary) option.title = summary(value);
       select.appendChild(option);
     }
+  }
+
+  // The selected option's tooltip on the select itself (what a loss or optimizer name means).
+  function showSummary(select) {
+    const option = select.options[select.selectedIndex];
+    select.title = option && option.title ? option.title : "";
   }
 
   function ensureOption(select, value) {
@@ -272,7 +280,7 @@
 
   function showControls(config) {
     const choices = app.options.choices;
-    const sets = config.problem === "regression" ? choices.regression_sets : choices.classification_sets;
+    const sets = choices.datasets[config.problem];
     for (const button of document.querySelectorAll("[data-dataset]")) {
       const name = button.dataset.dataset;
       button.hidden = !(sets.includes(name) || name === "csv");
@@ -280,8 +288,9 @@
       button.classList.toggle("selected", name === config.dataset);
     }
     $("problem").value = config.problem;
-    for (const option of $("loss").options) option.disabled = config.problem === "regression" && option.value !== "mse";
+    for (const option of $("loss").options) option.disabled = !choices.losses[config.problem].includes(option.value);
     for (const id of ["loss", "optimizer", "regularization", "engine"]) $(id).value = config[id];
+    for (const id of ["loss", "optimizer"]) showSummary($(id));
     ensureOption($("learning_rate"), config.learning_rate);
     ensureOption($("regularization_rate"), config.regularization_rate);
     $("regularization_rate").disabled = config.regularization === "none";
@@ -306,22 +315,28 @@
     return Number.isFinite(number) ? number : null;
   }
 
-  async function sendConfig(changes, element) {
-    const state = await control("PUT", "/config", changes);
+  // A request that answers with a new state (settings, data, network): show it, with `note(state)` if given.
+  async function changeState(method, suffix, body, raw, note) {
+    const state = await control(method, suffix, body, raw);
     if (state) {
-      clearMessage();
+      if (note) showMessage(note(state), "info");
+      else clearMessage();
       applyState(state);
-    } else if (element) {
-      element.classList.add("invalid");
     }
+    return state;
+  }
+
+  async function sendConfig(changes, element) {
+    const state = await changeState("PUT", "/config", changes);
+    if (!state && element) element.classList.add("invalid");
     return state;
   }
 
   function switchProblem(problem) {
     const config = app.state.config;
     if (problem === config.problem) return;
-    const sets = problem === "regression" ? app.options.choices.regression_sets : app.options.choices.classification_sets;
-    sendConfig({ problem, dataset: sets[0], loss: problem === "regression" ? "mse" : "bce" }, $("problem"));
+    const choices = app.options.choices;
+    sendConfig({ problem, dataset: choices.datasets[problem][0], loss: choices.default_loss[problem] }, $("problem"));
   }
 
   function changeLayers(hidden, activations) {
@@ -374,17 +389,44 @@
     document.body.classList.toggle("lesson", app.hidden.length > 0);
   }
 
+  // The training settings in the bar at the top, each a select filled from the options: [id, label].
+  const SETTINGS = [["problem", "Problem"], ["loss", "Loss"], ["optimizer", "Optimizer"], ["learning_rate", "Learning rate"],
+    ["regularization", "Regularization"], ["regularization_rate", "Regularization rate"], ["engine", "Engine"]];
+
+  function buildSettings() {
+    const share = $("settings").querySelector('[data-control="share"]');
+    for (const [id, text] of SETTINGS) {
+      const label = document.createElement("label");
+      label.className = "setting";
+      label.dataset.control = id;
+      const select = document.createElement("select");
+      select.id = id;
+      label.append(`${text} `, select);
+      share.before(label);
+    }
+  }
+
   function bindControls() {
     const o = app.options;
-    fillSelect("loss", o.choices.loss, (v) => o.labels.loss[v]);
-    fillSelect("optimizer", o.choices.optimizer, (v) => o.labels.optimizer[v]);
+    buildSettings();
+    fillSelect("problem", o.choices.problem);
+    fillSelect("loss", o.choices.loss, null, (v) => o.labels.loss[v]);
+    fillSelect("optimizer", o.choices.optimizer, null, (v) => o.labels.optimizer[v]);
     fillSelect("regularization", o.choices.regularization, (v) => (v === "none" ? "none" : v.toUpperCase()));
     fillSelect("engine", o.choices.engine, (v) => o.labels.engine[v]);
     fillSelect("learning_rate", LEARNING_RATES);
     fillSelect("regularization_rate", REGULARIZATION_RATES);
+    // One button per data set of the library's registry the page can draw, then "your CSV".
+    const group = document.querySelector(".datasets");
+    group.replaceChildren(...o.choices.dataset.map((name) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.dataset = name;
+      button.textContent = name === "csv" ? "your CSV" : name.replace(/_/g, " ");
+      button.title = o.labels.dataset[name] || name;
+      return button;
+    }));
     for (const button of document.querySelectorAll("[data-dataset]")) {
-      button.textContent = button.dataset.dataset === "gaussian_mix" ? "Gaussian mix" : button.textContent;
-      button.title = o.labels.dataset[button.dataset.dataset] || button.title;
       button.addEventListener("click", () => {
         if (button.dataset.dataset === "csv" && !(app.state && app.state.config.dataset === "csv")) {
           $("csv-file").click();
@@ -494,40 +536,34 @@
   }
 
   async function reset() {
-    const state = await control("POST", "/reset");
-    if (state) {
-      clearMessage();
-      applyState(state);
-    }
+    await changeState("POST", "/reset");
   }
 
   // ---- files: your points, model files ------------------------------------------------------------
 
-  async function uploadCsv() {
-    const input = $("csv-file");
+  // The file chosen in a file input, read, and the input cleared (so the same file can be chosen again).
+  async function chosenFile(id) {
+    const input = $(id);
     const file = input.files && input.files[0];
-    if (!file) return;
+    if (!file) return null;
     const content = await file.arrayBuffer();
-    const query = `?filename=${encodeURIComponent(file.name)}&problem=${app.state.config.problem}`;
-    const state = await control("POST", "/data" + query, undefined, content);
     input.value = "";
-    if (state) {
-      showMessage(`Training on ${file.name}: ${state.config.n_points} points.`, "info");
-      applyState(state);
-    }
+    return { name: file.name, content };
+  }
+
+  async function uploadCsv() {
+    const file = await chosenFile("csv-file");
+    if (!file) return;
+    const query = `?filename=${encodeURIComponent(file.name)}&problem=${app.state.config.problem}`;
+    await changeState("POST", "/data" + query, undefined, file.content,
+      (state) => `Training on ${file.name}: ${state.config.n_points} points.`);
   }
 
   async function uploadModel() {
-    const input = $("model-file");
-    const file = input.files && input.files[0];
+    const file = await chosenFile("model-file");
     if (!file) return;
-    const content = await file.arrayBuffer();
-    const state = await control("POST", `/model?filename=${encodeURIComponent(file.name)}`, undefined, content);
-    input.value = "";
-    if (state) {
-      showMessage(`Loaded ${file.name}: hidden layers ${JSON.stringify(state.config.hidden)}; Reset starts over from fresh weights.`, "info");
-      applyState(state);
-    }
+    await changeState("POST", `/model?filename=${encodeURIComponent(file.name)}`, undefined, file.content,
+      (state) => `Loaded ${file.name}: hidden layers ${JSON.stringify(state.config.hidden)}; Reset starts over from fresh weights.`);
   }
 
   async function downloadModel(fmt) {
@@ -895,8 +931,18 @@
     const activation = app.state.layer_activations[l - 1];
     const z = (w.map((wi, i) => `${num(wi, 2)}\u00b7${nodeName(l - 1, i)}`).join(" + ") + ` + ${num(b, 2)}`)
       .replace(/\+ \u2212/g, "\u2212 ");
-    const applied = activation === "linear" ? z : activation === "relu" ? `max(0, ${z})` : `${activation}(${z})`;
-    return `${nodeName(l, j)} = ${applied}`;
+    return `${nodeName(l, j)} = ${applyFormula(activation, z)}`;
+  }
+
+  // The activation's formula of z (from the library's ACTIVATIONS) with z spelled out.
+  function applyFormula(activation, z) {
+    const f = app.options.formulas.activation[activation] || `${activation}(z)`;
+    return f.replace(/\bz\b/g, (match, offset) => {
+      const before = f[offset - 1];
+      const after = f[offset + 1];
+      const bare = (before === undefined || before === "(" || before === " ") && (after === undefined || after === ")");
+      return bare ? z : `(${z})`;
+    });
   }
 
   function showNodeTip(event, l, j, featureName) {
@@ -1299,7 +1345,7 @@
     const total = trace.steps.length;
     const n = data.layers.length;
     const layerName = (l) => (l === n ? "the output" : `hidden layer ${l}`);
-    const lossName = app.options.labels.loss[data.loss_name];
+    const lossName = `${data.loss_name} (${app.options.labels.loss[data.loss_name]})`;
     const label = app.state.config.problem === "regression" ? `target ${num(data.label, 3)}` : `label ${data.label > 0 ? "+1" : "\u22121"}`;
     let text = `Step ${trace.step + 1} of ${total} \u2014 `;
     if (trace.phase === "input") {
@@ -1311,7 +1357,7 @@
       const top = layer.a.map((a, j) => `${nodeName(trace.layer, j)}: z = ${num(layer.z[j], 3)}, a = ${num(a, 3)}`).slice(0, 4).join("; ");
       text += `forward, ${layerName(trace.layer)}: each neuron sums its weighted inputs, z = w\u00b7a + b, then a = ${f}. ${top}${layer.a.length > 4 ? "; \u2026" : ""}.`;
     } else if (trace.phase === "loss") {
-      text += `the output is ${num(data.output)}; the ${lossName} loss for ${label} is ${app.options.formulas.loss[data.loss_name]} = ${num(data.loss)}.` +
+      text += `the output is ${num(data.output)}; the loss ${lossName} for ${label} is L = ${num(data.loss)}.` +
         ` Now backward: \u2202L/\u2202(output) = ${num(data.layers[n - 1].grad_a[0])}.`;
     } else {
       const layer = data.layers[trace.layer - 1];
@@ -1434,7 +1480,7 @@
       });
     });
     const target = app.state.config.problem === "regression" ? `target ${num(data.label, 3)}` : `label ${data.label > 0 ? "+1" : "\u22121"}`;
-    lossBox.g = addBox(lossBox, [`loss: ${app.options.labels.loss[data.loss_name]}`, `L = ${app.options.formulas.loss[data.loss_name]}`, `${target}`, `L = ${num(data.loss)}\u2003\u2202L/\u2202L = 1`], "loss");
+    lossBox.g = addBox(lossBox, [`loss: ${data.loss_name}`, app.options.labels.loss[data.loss_name], `${target}`, `L = ${num(data.loss)}\u2003\u2202L/\u2202L = 1`], "loss");
     box.replaceChildren(svg);
     app.graphSize = { width, height };
     const room = Math.max(300, window.innerHeight - 140);
