@@ -41,6 +41,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, U
 from scratchgrad import autograd as _autograd
 from scratchgrad.autograd import _MANY, backward_order, is_grad_enabled
 
+_recording_off = 0  # threads with recording off: kept equal to scratchgrad.autograd.recording_off
+_autograd.share_recording_off(globals())
+
 if TYPE_CHECKING:
     Number = Union[int, float]
     Operand = Union["Value", int, float]
@@ -292,7 +295,7 @@ def _unary(data: Number, fn: Op, a: Value) -> Value:
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    if _autograd.recording_off and not is_grad_enabled():
+    if _recording_off and not is_grad_enabled():
         out._a = out._b = None
     else:
         out._a = a
@@ -306,7 +309,7 @@ def _binary(data: Number, fn: Op, a: Value, b: Value) -> Value:
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    if _autograd.recording_off and not is_grad_enabled():
+    if _recording_off and not is_grad_enabled():
         out._a = out._b = None
     else:
         out._a = a
@@ -320,7 +323,7 @@ def _many(data: Number, fn: Any, children: tuple[Value, ...]) -> Value:
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    if not children or (_autograd.recording_off and not is_grad_enabled()):
+    if not children or (_recording_off and not is_grad_enabled()):
         out._a = out._b = None
     else:
         out._a = children
@@ -376,7 +379,7 @@ class Value:
         self.grad = 0.0
         if label:
             self._label = label
-        if children and not (_autograd.recording_off and not is_grad_enabled()):
+        if children and not (_recording_off and not is_grad_enabled()):
             self._a, self._b = children, _MANY
             self._fn = _ByHand(_op, local, data)
         else:
@@ -439,7 +442,7 @@ class Value:
         out = _new(Value)
         out.data = self.data + other.data
         out.grad = 0.0
-        if _autograd.recording_off and not is_grad_enabled():
+        if _recording_off and not is_grad_enabled():
             out._a = out._b = None
         else:
             out._a = self
@@ -478,7 +481,7 @@ class Value:
         out = _new(Value)  # built here, not by _binary: see __add__
         out.data = self.data * other.data
         out.grad = 0.0
-        if _autograd.recording_off and not is_grad_enabled():
+        if _recording_off and not is_grad_enabled():
             out._a = out._b = None
         else:
             out._a = self
@@ -874,7 +877,7 @@ def weighted_sum(weights: Sequence[Operand], inputs: Sequence[Operand], bias: Op
         local.append(1.0)
     else:
         total += _check_number(bias, "bias")
-    if not children or (_autograd.recording_off and not is_grad_enabled()):
+    if not children or (_recording_off and not is_grad_enabled()):
         return _leaf(total, _WeightedSumOp(()))
     if not pairs:
         return _many(total, _WeightedSumOp(local), tuple(children))
