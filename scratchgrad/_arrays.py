@@ -98,7 +98,7 @@ def broadcast_error(op: str, a: Array, b: Array) -> ValueError:
     return ValueError(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together")
 
 
-def plain_index(index: Any, tensor_type: type) -> Any:
+def plain_index(index: Any, tensor_type: Any) -> Any:
     """Tensors inside an index become their arrays (as integer or bool indices)."""
     if isinstance(index, tensor_type):
         return _index_array(index.data)
@@ -121,7 +121,7 @@ def is_basic_index(index: Any) -> bool:
     return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in items)
 
 
-def class_targets(targets: Any, logits_shape: tuple[int, ...], tensor_type: type) -> Array:
+def class_targets(targets: Any, logits_shape: tuple[int, ...], tensor_type: Any) -> Array:
     """Integer class indices checked against the logits: right shape, in [0, C)."""
     is_tensor = isinstance(targets, tensor_type)
     t = targets.data if is_tensor else np.asarray(targets)
