@@ -98,7 +98,7 @@ def broadcast_error(op: str, a: Array, b: Array) -> ValueError:
     return ValueError(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together")
 
 
-def plain_index(index: Any, tensor_type: type) -> Any:
+def plain_index(index: Any, tensor_type: Any) -> Any:
     """Tensors inside an index become their arrays (as integer or bool indices)."""
     if isinstance(index, tensor_type):
         return _index_array(index.data)
@@ -121,7 +121,7 @@ def is_basic_index(index: Any) -> bool:
     return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in items)
 
 
-def class_targets(targets: Any, logits_shape: tuple[int, ...], tensor_type: type, ignore_index: int | None = None) -> Array:
+def class_targets(targets: Any, logits_shape: tuple[int, ...], tensor_type: Any, ignore_index: int | None = None) -> Array:
     """Integer class indices checked against the logits: right shape, in [0, C) (or equal to
     ``ignore_index``, a position that does not count)."""
     is_tensor = isinstance(targets, tensor_type)

@@ -9,10 +9,10 @@ mode now and, used as a context manager or decorator, restores it afterwards.
 
 Every operation of both engines asks "is this thread recording?". Reading a thread's own
 flag costs more than reading a module global, so the question is asked in two steps:
-``recording_off`` counts the threads whose recording is off right now; while it is 0 (the
-common case) every thread records and the operation is done asking, for the price of one
-module-global read. Only when some thread has recording off does an operation read its own
-thread's flag.
+``recording_off`` counts the threads whose recording is off right now (each engine module
+keeps a copy in its own globals); while it is 0 (the common case) every thread records and
+the operation is done asking, for the price of one global read. Only when some thread has
+recording off does an operation read its own thread's flag.
 
 The graph walk. A node of either engine lists its children in ``_prev``.
 ``topological_order(root)`` is every node at and below ``root``, children before the nodes
@@ -35,10 +35,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # ---- recording, per thread ------------------------------------------------------------------
 
-# The number of threads whose recording is off. Read (not written) by every operation of
-# both engines; written under _lock only, by the _RecordingOff objects below.
+# The number of threads whose recording is off; written under _lock only, by the
+# _RecordingOff objects below. The engines read it on every operation, from a copy in
+# their own module globals (see share_recording_off): one global read, the cheapest check.
 recording_off: int = 0
 _lock = threading.Lock()
+_copies: list[dict[str, Any]] = []
+
+
+def share_recording_off(namespace: dict[str, Any]) -> None:
+    """Keep ``namespace['_recording_off']`` (a module's globals) equal to ``recording_off``."""
+    with _lock:
+        namespace["_recording_off"] = recording_off
+        _copies.append(namespace)
+
+
+def _count(change: int) -> None:
+    global recording_off
+    with _lock:
+        recording_off += change
+        for namespace in _copies:
+            namespace["_recording_off"] = recording_off
 
 
 class _RecordingOff:
@@ -49,16 +66,12 @@ class _RecordingOff:
     __slots__ = ()
 
     def __init__(self) -> None:
-        global recording_off
-        with _lock:
-            recording_off += 1
+        _count(+1)
 
     def __del__(self) -> None:
-        global recording_off
         if _lock is None:  # pragma: no cover - interpreter shutdown
             return
-        with _lock:
-            recording_off -= 1
+        _count(-1)
 
 
 class _ThreadMode(threading.local):
@@ -117,9 +130,9 @@ def _with_mode(func: F, mode: bool) -> F:
                     with _Block(mode):
                         gen.close()
                     raise
-                except BaseException:
+                except BaseException as error:
                     with _Block(mode):
-                        value = gen.throw(*sys.exc_info())
+                        value = gen.throw(error)
                 else:
                     try:
                         with _Block(mode):
@@ -303,31 +316,36 @@ def backward_order(root: Any) -> list[Any]:
             continue
         if mark is done:  # pushed twice, by two consumers, and already ordered
             continue
-        a, b = node._a, node._b
-        if b is _MANY:
-            node.grad = entered
-            push(node)
-            for child in reversed(a):
-                if child._a is not None and child.grad is not done:
-                    push(child)
-            continue
-        # Push the interior children not yet ordered, the last first so the first comes out
-        # first. None of them can be `entered`: that would be a cycle. A node without such
-        # children (half of a typical graph: products of weights and inputs) is done at once.
-        push_a = a._a is not None and a.grad is not done
-        if b is not None and b._a is not None and b.grad is not done:
-            node.grad = entered
-            push(node)
-            push(b)
-            if push_a:
-                push(a)
-        elif push_a:
-            node.grad = entered
-            push(node)
-            push(a)
-        else:
-            node.grad = done
-            append(node)
+        # Push the node back (to be ordered once its children are), then its interior
+        # children not yet ordered, the last first so the first comes out first. None of
+        # them can be `entered`: that would be a cycle. Rather than push the first child
+        # and pop it at once, go straight down to it (most graphs are long chains of
+        # first children: sums, layers). A node without such children (half of a typical
+        # graph: products of weights and inputs) is done at once.
+        while True:
+            a, b = node._a, node._b
+            if b is _MANY:
+                node.grad = entered
+                push(node)
+                for child in reversed(a):
+                    if child._a is not None and child.grad is not done:
+                        push(child)
+                break
+            down = a._a is not None and a.grad is not done
+            if b is not None and b._a is not None and b.grad is not done:
+                node.grad = entered
+                push(node)
+                push(b)
+            elif down:
+                node.grad = entered
+                push(node)
+            else:
+                node.grad = done
+                append(node)
+                break
+            if not down:
+                break
+            node = a  # straight down to the first child, as if pushed and popped
     order.reverse()  # children first -> consumers first
     return order
 

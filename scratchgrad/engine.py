@@ -41,6 +41,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, U
 from scratchgrad import autograd as _autograd
 from scratchgrad.autograd import _MANY, backward_order, is_grad_enabled
 
+_recording_off = 0  # threads with recording off: kept equal to scratchgrad.autograd.recording_off
+_autograd.share_recording_off(globals())
+
 if TYPE_CHECKING:
     Number = Union[int, float]
     Operand = Union["Value", int, float]
@@ -278,7 +281,7 @@ def _power_op(k: Number) -> _PowerOp:
 # result is a leaf: it remembers nothing, so nothing upstream stays alive.
 
 
-def _leaf(data: Number, fn: Op) -> Value:
+def _leaf(data: Number, fn: Any) -> Value:
     out = _new(Value)
     out.data = data
     out.grad = 0.0
@@ -292,7 +295,7 @@ def _unary(data: Number, fn: Op, a: Value) -> Value:
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    if _autograd.recording_off and not is_grad_enabled():
+    if _recording_off and not is_grad_enabled():
         out._a = out._b = None
     else:
         out._a = a
@@ -306,7 +309,7 @@ def _binary(data: Number, fn: Op, a: Value, b: Value) -> Value:
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    if _autograd.recording_off and not is_grad_enabled():
+    if _recording_off and not is_grad_enabled():
         out._a = out._b = None
     else:
         out._a = a
@@ -315,12 +318,12 @@ def _binary(data: Number, fn: Op, a: Value, b: Value) -> Value:
     return out
 
 
-def _many(data: Number, fn: Op, children: tuple[Value, ...]) -> Value:
+def _many(data: Number, fn: Any, children: tuple[Value, ...]) -> Value:
     """A node with any number of children (sums, fused nodes), kept in a tuple."""
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    if not children or (_autograd.recording_off and not is_grad_enabled()):
+    if not children or (_recording_off and not is_grad_enabled()):
         out._a = out._b = None
     else:
         out._a = children
@@ -351,7 +354,7 @@ class Value:
     _label: str
     _a: Any
     _b: Any
-    _fn: Op
+    _fn: Any  # an Op, or a weighted sum's tuple that acts as one
 
     def __init__(
         self,
@@ -376,7 +379,7 @@ class Value:
         self.grad = 0.0
         if label:
             self._label = label
-        if children and not (_autograd.recording_off and not is_grad_enabled()):
+        if children and not (_recording_off and not is_grad_enabled()):
             self._a, self._b = children, _MANY
             self._fn = _ByHand(_op, local, data)
         else:
@@ -439,7 +442,7 @@ class Value:
         out = _new(Value)
         out.data = self.data + other.data
         out.grad = 0.0
-        if _autograd.recording_off and not is_grad_enabled():
+        if _recording_off and not is_grad_enabled():
             out._a = out._b = None
         else:
             out._a = self
@@ -478,7 +481,7 @@ class Value:
         out = _new(Value)  # built here, not by _binary: see __add__
         out.data = self.data * other.data
         out.grad = 0.0
-        if _autograd.recording_off and not is_grad_enabled():
+        if _recording_off and not is_grad_enabled():
             out._a = out._b = None
         else:
             out._a = self
@@ -545,9 +548,9 @@ class Value:
         """d(x^k)/dx = k x^(k-1): 0 for k = 0, even at NaN and inf, as in PyTorch; at x = 0
         a constant (0, 1, or an infinite slope for 0 < k < 1)"""
         if not isinstance(x, Value):  # numbers: backward()
-            return _power_slope(x, k, out)
+            return _power_slope(x, k, out)  # type: ignore[arg-type]
         if k == 0 or k == 1 or x.data == 0:
-            return _power_slope(x.data, k, out.data)  # type: ignore[union-attr]
+            return _power_slope(x.data, k, out.data)  # type: ignore[union-attr,arg-type]
         return k * x ** (k - 1)
 
     def __rpow__(self, other: Operand) -> Value:  # other ** self
@@ -721,8 +724,11 @@ def _backward_recorded(root: Value, grad: Any) -> None:
             old = node.grad
             node.grad = g if (not isinstance(old, Value) and old == 0) else old + g
 
+    seed = _seed_value(grad)
+    if seed is not grad and root.label:
+        seed.label = f"d{root.label}/d{root.label}"  # names the 1 that every recorded gradient starts from
     with _autograd.enable_grad():
-        _autograd.backpropagate(root, _seed_value(grad), _recorded_vjp, assign)
+        _autograd.backpropagate(root, seed, _recorded_vjp, assign)
 
 
 def _value_gradient_rules(output: Value, inputs: list[Any], grad_output: Any, create_graph: bool) -> tuple[Any, Any, Any]:
@@ -871,7 +877,7 @@ def weighted_sum(weights: Sequence[Operand], inputs: Sequence[Operand], bias: Op
         local.append(1.0)
     else:
         total += _check_number(bias, "bias")
-    if not children or (_autograd.recording_off and not is_grad_enabled()):
+    if not children or (_recording_off and not is_grad_enabled()):
         return _leaf(total, _WeightedSumOp(()))
     if not pairs:
         return _many(total, _WeightedSumOp(local), tuple(children))

@@ -114,7 +114,7 @@ def _positions(who: str, argnums: Argnums, count: int) -> tuple[list[int], bool]
     single = isinstance(argnums, int) and not isinstance(argnums, bool)
     if not single and not isinstance(argnums, (tuple, list)):
         raise TypeError(f"{who}: argnums must be an int or a tuple of ints, got {argnums!r}")
-    numbers_ = [argnums] if single else list(argnums)  # type: ignore[list-item]
+    numbers_ = [argnums] if single else list(argnums)  # type: ignore[arg-type,list-item]
     if not numbers_:
         raise ValueError(f"{who}: argnums must name at least one argument")
     positions = []
@@ -308,7 +308,7 @@ def _tensor_jacobian(arguments: _Arguments, out: Any) -> Any:
         seed = np.zeros(out.shape, dtype=out.dtype)
         seed.flat[index] = 1.0
         rows.append(gradients(out, arguments.variables, grad_output=seed, create_graph=recorded))
-    grads = []
+    grads: list[Any] = []
     for k, variable in enumerate(arguments.variables):
         column = [row[k] for row in rows]
         shape = tuple(out.shape) + tuple(variable.shape)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, Union
 
-from scratchgrad import grad_mode
+from scratchgrad import autograd
 from scratchgrad.engine import Value, _check_number
 
 ScalarInput = Union[Value, int, float]
@@ -70,7 +70,7 @@ def gradcheck(
     """
     if not inputs:
         raise ValueError("gradcheck needs at least one input")
-    with grad_mode.enable_grad():
+    with autograd.enable_grad():
         if any(_is_array_like(x) for x in inputs):
             result = _gradcheck_tensors(f, inputs, eps, atol, rtol)
         else:
@@ -135,7 +135,7 @@ def _gradcheck_tensors(f: Callable[..., Any], inputs: Sequence[Any], eps: float,
         analytic.extend(float(g) for g in grad.ravel())
 
     def evaluate(values: list[Any]) -> float:
-        with grad_mode.no_grad():
+        with autograd.no_grad():
             return float(np.sum(output([Tensor(v) for v in values]).data * direction))
 
     numeric: list[float] = []

@@ -77,6 +77,9 @@ from scratchgrad.autograd import is_grad_enabled, topological_order
 
 _resolve_dtype = resolve_dtype  # the old private name, imported by other modules
 
+_recording_off = 0  # threads with recording off: kept equal to scratchgrad.autograd.recording_off
+_autograd.share_recording_off(globals())
+
 Number = Union[int, float]
 Operand = Union["Tensor", np.ndarray, int, float, Sequence[Any]]
 Grad = Union[np.ndarray, "Tensor"]  # an array in a first-order backward, a Tensor when recorded
@@ -174,7 +177,7 @@ def _result(data: Array, prev: tuple[Tensor, ...], op: str, vjp: VJP, saved: Any
     t.grad = None
     t.label = ""
     t._op = op
-    if not (_autograd.recording_off and not is_grad_enabled()):
+    if not (_recording_off and not is_grad_enabled()):
         for child in prev:
             if child.requires_grad:
                 t.requires_grad = True
@@ -868,7 +871,7 @@ class Tensor:
         x = node._prev[0].data
         if type(g) is Tensor:
             return (_scatter(g, x.shape, index, basic),)
-        return (_scatter_array(g, x.shape, x.dtype, index, basic),)
+        return (_scatter_array(g, x.shape, x.dtype, index, basic),)  # type: ignore[arg-type]
 
     # ---- gradients -------------------------------------------------------------------------------
 

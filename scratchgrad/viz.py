@@ -102,6 +102,7 @@ _RECORD_SPECIAL = re.compile(r'([{}|<>"])')
 
 def format_number(x: float) -> str:
     """The tutorial's ``%.4f``; ``%.4e`` beyond 1e6 in magnitude so a huge number cannot stretch a node."""
+    x = float(x)  # a grad recorded by backward(create_graph=True) is a Value: its number is shown
     if math.isfinite(x) and abs(x) >= 1e6:
         return "%.4e" % x
     return "%.4f" % x

@@ -352,14 +352,20 @@ def test_a_thread_that_ends_inside_no_grad_is_no_longer_counted() -> None:
 
 
 def test_the_hot_path_reads_one_counter_while_every_thread_records() -> None:
-    assert autograd.recording_off == 0
+    from scratchgrad import engine, tensor
+
+    def counters() -> tuple[int, int, int]:  # the count, and the copies the engines read
+        return autograd.recording_off, engine._recording_off, tensor._recording_off
+
+    assert counters() == (0, 0, 0)
     with no_grad():
-        assert autograd.recording_off == 1
+        assert counters() == (1, 1, 1)
         with no_grad():
-            assert autograd.recording_off == 1  # counted per thread, not per block
+            assert counters() == (1, 1, 1)  # counted per thread, not per block
         with enable_grad():
-            assert autograd.recording_off == 0
-    assert autograd.recording_off == 0
+            assert counters() == (0, 0, 0)
+        assert _in_thread(counters) == (1, 1, 1)  # another thread sees this one counted
+    assert counters() == (0, 0, 0)
 
 
 # ---- set_grad_enabled, the old module path, decorators ---------------------------------------------
