@@ -4,7 +4,7 @@ One server (uvicorn on a free 127.0.0.1 port, in a thread) and one browser serve
 test here; each test opens its own page (its own session). Every control is changed and
 its effect seen: the settings the server took, the points, the pictures, the numbers.
 The URL round trip, a bad CSV file, a model downloaded and loaded back, and the backprop
-view's steps are checked too. Screenshots at 1440 and 420 px go to out/.
+view's steps are checked too. Screenshots at 1440 and 420 px go to build/screenshots/.
 
 Chromium must be at /usr/bin/chromium (``make test`` installs it with apt-get when
 missing and root); Playwright's own browser download is not used.
@@ -33,7 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-OUT = Path(__file__).resolve().parent.parent / "out"
+OUT = Path(__file__).resolve().parent.parent / "build" / "screenshots"  # looked at by people; git ignores build/
 TIMEOUT_MS = 20_000
 READY = "() => window.playground && window.playground.latest !== null && window.playground.state !== null"
 
@@ -698,7 +698,7 @@ def test_the_layout_fits_and_the_screenshot_is_saved(browser: Any, server_url: s
         box = p.locator(selector).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width + 1, selector
     p.evaluate("window.scrollTo(0, 0)")
-    OUT.mkdir(exist_ok=True)
+    OUT.mkdir(parents=True, exist_ok=True)
     screenshot = OUT / f"playground-{width}.png"
     p.screenshot(path=str(screenshot), full_page=True)
     assert screenshot.stat().st_size > 20_000
