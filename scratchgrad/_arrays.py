@@ -121,8 +121,9 @@ def is_basic_index(index: Any) -> bool:
     return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in items)
 
 
-def class_targets(targets: Any, logits_shape: tuple[int, ...], tensor_type: Any) -> Array:
-    """Integer class indices checked against the logits: right shape, in [0, C)."""
+def class_targets(targets: Any, logits_shape: tuple[int, ...], tensor_type: Any, ignore_index: int | None = None) -> Array:
+    """Integer class indices checked against the logits: right shape, in [0, C) (or equal to
+    ``ignore_index``, a position that does not count)."""
     is_tensor = isinstance(targets, tensor_type)
     t = targets.data if is_tensor else np.asarray(targets)
     if t.dtype.kind not in "iu":
@@ -134,7 +135,9 @@ def class_targets(targets: Any, logits_shape: tuple[int, ...], tensor_type: Any)
     if t.shape != expected:
         raise ValueError(f"cross_entropy: logits shape {logits_shape} needs targets of shape {expected}, got {t.shape}")
     classes = logits_shape[-1]
-    if t.size and (t.min() < 0 or t.max() >= classes):
-        bad = t[(t < 0) | (t >= classes)].flat[0]
-        raise ValueError(f"cross_entropy: target {bad} is out of range for {classes} classes (0..{classes - 1})")
+    bad = (t < 0) | (t >= classes)
+    if ignore_index is not None:
+        bad &= t != ignore_index
+    if t.size and bad.any():
+        raise ValueError(f"cross_entropy: target {t[bad].flat[0]} is out of range for {classes} classes (0..{classes - 1})")
     return t

@@ -5,7 +5,8 @@ one ``DenseLayer(weight, bias, activation)`` per layer) and writes it in the tar
 terms; `from_torch` reads a PyTorch module into a description and builds it with
 `scratchgrad.nn.build`. Supported: the scalar `MLP` / `Layer` / `Neuron`, the tensor
 `MLP`, `Sequential` and `Linear`, and any `ModelDescription`. Activations map to
-PyTorch and ONNX through the ACTIVATIONS registry.
+PyTorch and ONNX through the ACTIVATIONS registry. A GPT (tensor or scalar) goes through
+`scratchgrad.gpt_export`, from its config and its weights.
 
 torch, onnx and onnxruntime are optional extras, imported only when an exporter runs.
 """
@@ -74,8 +75,13 @@ def _torch_activation(torch: Any, name: str) -> Any:
 def to_torch(model: object) -> torch.nn.Sequential:
     """The model as a float64 ``torch.nn.Sequential`` of ``Linear`` and activation modules.
 
-    Same architecture, same weights bit for bit; outputs agree to float64 rounding.
+    Same architecture, same weights bit for bit; outputs agree to float64 rounding. A GPT
+    becomes a ``torch.nn.Module`` of its architecture in its own dtype (tokens -> logits).
     """
+    from scratchgrad import gpt_export
+
+    if gpt_export.is_gpt(model):
+        return gpt_export.to_torch(model)
     torch = _require("torch", "torch")
     modules: list[Any] = []
     for layer in _description(model).layers:
@@ -159,6 +165,10 @@ def save_torch(model: object, path: PathLike) -> Path:
     The file holds only tensors, strings and numbers, so `load_torch` (or
     ``torch.load(path, weights_only=True)``) reads it without unpickling any class.
     """
+    from scratchgrad import gpt_export
+
+    if gpt_export.is_gpt(model):
+        raise TypeError("save_torch writes dense networks; for a GPT, torch.save(to_torch(model).state_dict(), path)")
     torch = _require("torch", "torch")
     import io
 
@@ -272,8 +282,13 @@ def to_onnx_model(model: object, dtype: str = "float32") -> onnx.ModelProto:
     """The model as an ONNX graph: input ``input`` (batch, nin) -> output ``output`` (batch, nout).
 
     Each layer is one ``Gemm`` (``x @ W.T + b``) and its activation's ONNX operator.
-    Checked with ``onnx.checker`` before it is returned.
+    Checked with ``onnx.checker`` before it is returned. A GPT's graph takes ``tokens``
+    (batch, T) int64 and gives ``logits`` (batch, T, vocab) (see `scratchgrad.gpt_export`).
     """
+    from scratchgrad import gpt_export
+
+    if gpt_export.is_gpt(model):
+        return gpt_export.to_onnx_model(model, dtype, ONNX_OPSET, ONNX_IR_VERSION)
     onnx = _require("onnx", "onnx")
     from onnx import TensorProto, helper, numpy_helper
 
@@ -322,10 +337,16 @@ def to_onnx(model: object, path: PathLike, dtype: str = "float32") -> Path:
 
 
 def onnx_predict(path: PathLike, inputs: Any) -> np.ndarray:
-    """Run an ONNX file in ONNX Runtime on a (batch, nin) array; returns (batch, nout)."""
+    """Run an ONNX file in ONNX Runtime on a (batch, nin) array; returns (batch, nout). A
+    GPT's file takes token ids (batch, T) (or (T,)) and returns logits (batch, T, vocab)."""
     ort = _require("onnxruntime", "onnx")
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     declared = session.get_inputs()[0]
+    if declared.type == "tensor(int64)":  # token ids
+        tokens = np.asarray(inputs)
+        if tokens.dtype.kind not in "iu" or tokens.ndim not in (1, 2):
+            raise ValueError(f"onnx_predict: the model takes token ids (batch, T), got {tokens.dtype} {tokens.shape}")
+        return np.asarray(session.run(None, {declared.name: np.atleast_2d(tokens).astype(np.int64)})[0])
     dtype = np.float64 if declared.type == "tensor(double)" else np.float32
     batch = np.asarray(inputs, dtype=dtype)
     if batch.ndim == 1:

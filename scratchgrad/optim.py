@@ -11,7 +11,7 @@ instead of updating in place, so one code path serves both. A parameter whose
     for step in range(100):
         loss = ...; opt.zero_grad(); loss.backward(); opt.step(); sched.step()
 
-By name, for apps and `fit`: ``OPTIMIZERS`` ('sgd', 'momentum', 'adam') with
+By name, for apps and `fit`: ``OPTIMIZERS`` ('sgd', 'momentum', 'adam', 'adamw') with
 `make_optimizer`, and ``SCHEDULES`` ('constant', 'linear', 'cosine', 'step') with
 `make_schedule`. Adding one is one entry.
 """
@@ -23,6 +23,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
+from scratchgrad.engine import Value
 from scratchgrad.nn.module import zero_grad
 
 Param = Any  # anything with .data and .grad (float or numpy array)
@@ -198,6 +199,8 @@ class Adam(Optimizer):
     p = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
     """
 
+    decoupled = False  # AdamW: weight decay shrinks the weights instead of joining the gradient
+
     def __init__(
         self,
         params: Iterable[Param],
@@ -215,29 +218,149 @@ class Adam(Optimizer):
         self._exp_avg: list[Any] = [0.0] * len(self.params)
         self._exp_avg_sq: list[Any] = [0.0] * len(self.params)
         self._param_steps: list[int] = [0] * len(self.params)
+        self._all_values = all(type(p) is Value for p in self.params)
+        self._moments: Any = None  # (m, v, steps) as arrays while the fast path for Values runs
 
     def step(self) -> None:
         """One update of every parameter from its current ``grad``."""
         lr, eps = self.lr, self.eps
         beta1, beta2 = self.betas
-        for i, p, g in self._gradients(self.weight_decay):
+        l2 = 0.0 if self.decoupled else self.weight_decay
+        shrink = 1.0 - lr * self.weight_decay if self.decoupled else 1.0
+        if self._all_values and self._step_values(l2, shrink):
+            self.steps += 1
+            return
+        self._sync_moments()
+        for i, p, g in self._gradients(l2):
             # Each parameter counts its own steps: one skipped (grad None) keeps its bias correction right.
             t = self._param_steps[i] = self._param_steps[i] + 1
             m = self._exp_avg[i] = beta1 * self._exp_avg[i] + (1.0 - beta1) * g
             v = self._exp_avg_sq[i] = beta2 * self._exp_avg_sq[i] + (1.0 - beta2) * (g * g)
             step_size = lr / (1.0 - beta1**t)
             denom = _sqrt(v) / math.sqrt(1.0 - beta2**t) + eps
-            p.data = p.data - step_size * (m / denom)
+            data = p.data * shrink if shrink != 1.0 else p.data
+            p.data = data - step_size * (m / denom)
         self.steps += 1
+
+    def _step_values(self, l2: float, shrink: float) -> bool:
+        """The same update for a model of Values, with the arithmetic on numpy arrays: the
+        same operations in the same order (the same bits), without a Python loop of float
+        arithmetic per weight. A gradient recorded as a Value counts as its number (as
+        PyTorch steps on a gradient's data). False (nothing done) when the parameters have
+        taken different numbers of steps (a state loaded from another run)."""
+        import numpy as np
+
+        params = self.params
+        if self._moments is None:
+            steps = self._param_steps
+            if steps.count(steps[0]) != len(steps):
+                return False
+            self._moments = (np.array(self._exp_avg, dtype=np.float64), np.array(self._exp_avg_sq, dtype=np.float64), steps[0])
+        m, v, t = self._moments
+        t += 1
+        beta1, beta2 = self.betas
+        g = np.array([p.grad for p in params], dtype=np.float64)
+        data = np.array([p.data for p in params], dtype=np.float64)
+        if l2:
+            g = g + l2 * data
+        m = beta1 * m + (1.0 - beta1) * g
+        v = beta2 * v + (1.0 - beta2) * (g * g)
+        denom = np.sqrt(v) / math.sqrt(1.0 - beta2**t) + self.eps
+        if shrink != 1.0:
+            data = data * shrink
+        data = data - (self.lr / (1.0 - beta1**t)) * (m / denom)
+        for p, value in zip(params, data.tolist()):
+            p.data = value
+        self._moments = (m, v, t)
+        return True
+
+    def _sync_moments(self) -> None:
+        """The moments the fast path keeps as arrays, back in the per-parameter lists."""
+        if self._moments is not None:
+            m, v, t = self._moments
+            self._exp_avg, self._exp_avg_sq = m.tolist(), v.tolist()
+            self._param_steps = [t] * len(self.params)
+            self._moments = None
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._moments = None
+        super().load_state_dict(state)
 
     def _hyperparameters(self) -> dict[str, Any]:
         return {"lr": self.lr, "betas": self.betas, "eps": self.eps, "weight_decay": self.weight_decay}
 
     def _buffers(self) -> dict[str, list[Any]]:
+        self._sync_moments()
         return {"exp_avg": self._exp_avg, "exp_avg_sq": self._exp_avg_sq, "param_steps": self._param_steps}
 
     def __repr__(self) -> str:
-        return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, weight_decay={self.weight_decay})"
+        return f"{type(self).__name__}(lr={self.lr}, betas={self.betas}, eps={self.eps}, weight_decay={self.weight_decay})"
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as ``torch.optim.AdamW``:
+    each step first shrinks the weights, p = p * (1 - lr * weight_decay), then takes Adam's
+    step from the gradient alone (the decay never enters m and v). Defaults as PyTorch's."""
+
+    decoupled = True
+
+    def __init__(
+        self,
+        params: Iterable[Param],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+def clip_grad_norm(params: Iterable[Param], max_norm: float, norm_type: float = 2.0) -> float:
+    """Scale every gradient by max_norm / (norm + 1e-6) when the global norm of all of them
+    together exceeds ``max_norm``, in place; return that norm (before clipping), as
+    ``torch.nn.utils.clip_grad_norm_``.
+
+    ``params``: Values or Tensors (or a Module); gradients that are None are skipped. The
+    norm is the ``norm_type``-norm of the per-parameter norms (2: the Euclidean norm of all
+    gradients as one vector; ``math.inf``: the largest magnitude). A NaN or infinite norm
+    raises FloatingPointError and changes nothing (PyTorch's ``error_if_nonfinite=True``).
+    ``max_norm=math.inf`` only measures.
+    """
+    get_parameters = getattr(params, "parameters", None)
+    items = list(get_parameters() if callable(get_parameters) else params)
+    if max_norm != math.inf:  # inf: measure the norm, clip nothing
+        max_norm = _check_hyper(max_norm, "max_norm", 0.0)
+    if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real) or not norm_type > 0:
+        raise ValueError(f"norm_type must be a number > 0 (or math.inf), got {norm_type!r}")
+    norm_type = float(norm_type)
+    for i, p in enumerate(items):
+        if not hasattr(p, "grad"):
+            raise TypeError(f"clip_grad_norm: params[{i}] has no .grad: {type(p).__name__} is not a parameter")
+    scalar_grads = [p.grad for p in items if isinstance(p, Value) and p.grad is not None]
+    array_params = [p for p in items if not isinstance(p, Value) and p.grad is not None]
+    if len(scalar_grads) + len(array_params) == 0:
+        return 0.0
+    import numpy as np
+
+    norms = [np.linalg.norm(np.ravel(p.grad), norm_type) for p in array_params]
+    if scalar_grads:  # a Value's gradient is one number: its norm is its magnitude
+        norms.append(np.linalg.norm(np.array([float(g) for g in scalar_grads]), norm_type))
+    total = float(np.linalg.norm(np.array(norms, dtype=np.float64), norm_type))
+    if not math.isfinite(total):
+        raise FloatingPointError(
+            f"clip_grad_norm: the gradients' total norm is {total}: a NaN or infinite gradient (nothing was clipped)"
+        )
+    scale = min(max_norm / (total + 1e-6), 1.0)
+    for p in items:
+        if p.grad is None:
+            continue
+        if isinstance(p, Value):
+            p.grad = p.grad * scale
+        elif isinstance(p.grad, np.ndarray) and p.grad.flags.writeable:
+            p.grad *= scale
+        else:
+            p.grad = p.grad * scale
+    return total
 
 
 # ---- learning-rate schedules ----------------------------------------------------------------
@@ -352,6 +475,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
         OptimizerSpec("sgd", SGD, 0.1, "stochastic gradient descent: p -= lr * grad"),
         OptimizerSpec("momentum", _sgd_with_momentum, 0.1, "SGD with momentum 0.9 (momentum= to change it, in [0, 1))"),
         OptimizerSpec("adam", Adam, 0.01, "Adam: per-parameter steps from running gradient moments"),
+        OptimizerSpec("adamw", AdamW, 3e-3, "AdamW: Adam with decoupled weight decay (weight_decay=0.01 by default)"),
     )
 }
 

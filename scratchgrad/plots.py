@@ -115,8 +115,10 @@ def loss_curve_figure(
     accuracy: Sequence[float] | None = None,
     test_losses: Sequence[float] | None = None,
     log_scale: bool | None = None,
+    xlabel: str = "epoch",
 ) -> Figure:
-    """The loss per epoch; with accuracy (0..1, right axis) and test losses when given.
+    """The loss per epoch (or per whatever ``xlabel`` names); with accuracy (0..1, right axis)
+    and test losses when given.
 
     history_or_losses: a list of n losses, or an object with ``.loss`` (and optionally
     ``.accuracy``, ``.test_loss``) lists, such as ``scratchgrad.train``'s History -> a Figure.
@@ -174,7 +176,7 @@ def loss_curve_figure(
         ax.set_title(f"{title} (final {loss_array[last]:.4g})" if title else "")
     else:
         ax.set_title(title)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("loss")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, alpha=0.3)
@@ -194,7 +196,7 @@ def loss_curve_figure(
 def plot_loss_curve(history_or_losses: object, path: PathLike, **options: Any) -> Path:
     """Save `loss_curve_figure` to ``path`` (.png/.svg/.pdf) and return the path.
 
-    ``options`` are `loss_curve_figure`'s: ``title``, ``accuracy``, ``test_losses``, ``log_scale``.
+    ``options`` are `loss_curve_figure`'s: ``title``, ``accuracy``, ``test_losses``, ``log_scale``, ``xlabel``.
     """
     _format_of(path)  # check the path before the work
     return save_figure(loss_curve_figure(history_or_losses, **options), path)

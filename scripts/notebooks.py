@@ -88,7 +88,13 @@ def summary(nb: Any) -> list[list[tuple[str, str]]]:
             if kind == "stream":
                 if out.name == "stderr":  # progress bars and warnings from dependencies
                     continue
-                outs.append(("stream", _normal_text(out.text)))
+                # The kernel cuts printed text into chunks wherever its buffer was flushed: the
+                # chunks in a row are one printout, normalised once they are joined.
+                raw = "".join(out.text) if isinstance(out.text, list) else str(out.text)
+                if outs and outs[-1][0] == "stream":
+                    outs[-1] = ("stream", outs[-1][1] + raw)
+                else:
+                    outs.append(("stream", raw))
             elif kind in ("execute_result", "display_data"):
                 data = out.get("data", {})
                 mimes = sorted(m for m in data if m != "text/plain")
@@ -98,12 +104,7 @@ def summary(nb: Any) -> list[list[tuple[str, str]]]:
                     outs.append((kind, _normal_text(data.get("text/plain", ""))))
             elif kind == "error":
                 outs.append(("error", f"{out.ename}: {out.evalue}"))
-        merged: list[tuple[str, str]] = []
-        for kind, text in outs:  # consecutive stream chunks are one printout
-            if merged and kind == "stream" and merged[-1][0] == "stream":
-                merged[-1] = ("stream", merged[-1][1] + "\n" + text)
-            else:
-                merged.append((kind, text))
+        merged = [(kind, _normal_text(text)) if kind == "stream" else (kind, text) for kind, text in outs]
         cells.append(merged)
     return cells
 

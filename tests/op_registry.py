@@ -24,7 +24,20 @@ from hypothesis.extra import numpy as hnp
 
 from scratchgrad import grad, no_grad, sum_values, weighted_sum
 from scratchgrad.engine import Value
-from scratchgrad.tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
+from scratchgrad.fused import cross_entropy_values, linear_values, rms_norm_values, softmax_values
+from scratchgrad.tensor import (
+    Tensor,
+    causal_mask,
+    concatenate,
+    cross_entropy,
+    embedding,
+    layer_norm,
+    linear,
+    matmul,
+    rms_norm,
+    stack,
+    where,
+)
 
 Case = tuple[list[np.ndarray], dict[str, Any]]
 
@@ -228,6 +241,76 @@ def cross_entropy_case(draw: st.DrawFn) -> Case:
     return [logits], {"targets": targets, "reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
 
 
+@st.composite
+def embedding_case(draw: st.DrawFn) -> Case:
+    rows, dim = draw(st.integers(1, 5)), draw(st.integers(1, 4))
+    index_shape = draw(st.sampled_from([(), (3,), (2, 3)]))
+    # repeated rows are likely: their gradients must add up
+    indices = np.array(draw(st.lists(st.integers(0, rows - 1), min_size=int(np.prod(index_shape)), max_size=int(np.prod(index_shape))))).reshape(index_shape)
+    return [draw(_array((rows, dim)))], {"indices": indices.astype(np.int64)}
+
+
+@st.composite
+def last_axis_case(draw: st.DrawFn, params: int, spread: bool = False) -> Case:
+    """An input (..., n) and ``params`` per-feature vectors (n,) (a norm's weight and bias).
+    Entries keep |x| >= 0.3 (and, with ``spread``, the rows of more than one entry vary by
+    0.3 or more): where a norm's denominator is about sqrt(eps) its curvature (1e7 and more)
+    is beyond what finite differences can check."""
+    lead = draw(st.sampled_from([(), (2,), (2, 3)]))
+    n = draw(st.integers(1, 5))
+    x = _array((*lead, n), away_from=0.3)
+    if spread:
+        x = x.filter(lambda a: a.shape[-1] == 1 or float(np.ptp(a, axis=-1).min()) >= 0.3)
+    return [draw(x), *[draw(_array((n,))) for _ in range(params)]], {}
+
+
+@st.composite
+def where_case(draw: st.DrawFn) -> Case:
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, min_side=1, max_side=4))
+    cond_shape, a_shape, b_shape = shapes.input_shapes
+    return [draw(_array(a_shape)), draw(_array(b_shape))], {"condition": draw(hnp.arrays(np.bool_, cond_shape))}
+
+
+@st.composite
+def masked_fill_case(draw: st.DrawFn) -> Case:
+    shape = draw(SHAPES)
+    mask_shape = draw(st.sampled_from([shape, shape[1:], ()]))
+    value = draw(st.sampled_from([0.0, -2.5, 7.0]))  # -inf (hiding entries before a softmax): causal_attention
+    return [draw(_array(shape))], {"mask": draw(hnp.arrays(np.bool_, mask_shape)), "value": value}
+
+
+@st.composite
+def attention_case(draw: st.DrawFn) -> Case:
+    """queries, keys and values (batch, heads, T, d): a causal attention head."""
+    lead = draw(st.sampled_from([(), (2,), (2, 2)]))
+    t, d = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    return [draw(_array((*lead, t, d))) for _ in range(3)], {}
+
+
+@st.composite
+def sequence_cross_entropy_case(draw: st.DrawFn) -> Case:
+    """logits (batch, T, classes) with targets (batch, T) padded with -100 (ignored)."""
+    batch, steps, classes = draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    logits = draw(_array((batch, steps, classes), -10.0, 10.0))
+    targets = np.array(draw(st.lists(st.integers(0, classes - 1), min_size=batch * steps, max_size=batch * steps))).reshape(batch, steps)
+    lengths = draw(st.lists(st.integers(1, steps), min_size=batch, max_size=batch))
+    for row, length in enumerate(lengths):
+        targets[row, length:] = -100  # padding: at least one real target per row
+    return [logits], {"targets": targets, "reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
+
+
+@st.composite
+def two_vectors(draw: st.DrawFn, low: float = -3.0, high: float = 3.0, away_from: float | None = None) -> Case:
+    n = draw(st.integers(1, 6))
+    return [draw(_array((n,), low, high, away_from)), draw(_array((n,)))], {}
+
+
+@st.composite
+def class_vector(draw: st.DrawFn) -> Case:
+    n = draw(st.integers(1, 6))
+    return [draw(_array((n,), -10.0, 10.0))], {"target": draw(st.integers(0, 5))}
+
+
 # ---- torch helpers ----------------------------------------------------------------------------------
 
 
@@ -257,6 +340,37 @@ def _torch_linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = Non
 
 def _ours_linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
     return linear(x, w, b)
+
+
+def _attention(q: Any, k: Any, v: Any, softmax: Callable[[Any], Any], mask_fill: Callable[[Any, np.ndarray], Any]) -> Any:
+    keys = k.transpose(-2, -1) if isinstance(k, torch.Tensor) else k.transpose(*range(k.ndim - 2), k.ndim - 1, k.ndim - 2)
+    scores = (q @ keys) * (1.0 / np.sqrt(q.shape[-1]))
+    return softmax(mask_fill(scores, causal_mask(q.shape[-2]))) @ v
+
+
+def _ours_attention(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+    return _attention(q, k, v, lambda s: s.softmax(-1), lambda s, m: s.masked_fill(m, -np.inf))
+
+
+def _torch_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    return _attention(q, k, v, lambda s: torch.softmax(s, -1), lambda s, m: s.masked_fill(torch.from_numpy(m.copy()), -np.inf))
+
+
+def _torch_sequence_cross_entropy(z: torch.Tensor, targets: np.ndarray, reduction: str) -> torch.Tensor:
+    flat = torch.nn.functional.cross_entropy(z.reshape(-1, z.shape[-1]), torch.from_numpy(targets).reshape(-1), reduction=reduction)
+    return flat.reshape(targets.shape) if reduction == "none" else flat
+
+
+def _torch_where(a: torch.Tensor, b: torch.Tensor, condition: np.ndarray) -> torch.Tensor:
+    return torch.where(torch.from_numpy(condition), a, b)
+
+
+def _value_gelu(x: Value) -> Value:
+    return 0.5 * x * (1 + (float(np.sqrt(2 / np.pi)) * (x + 0.044715 * x**3)).tanh())
+
+
+def _target(z: Any, target: int) -> int:
+    return target % len(z)
 
 
 EXPONENTS = st.sampled_from([2, 3, 1, 0, -1, -2, 0.5, 1.5, -0.5, 2.5])
@@ -334,6 +448,36 @@ OPS: list[OpSpec] = [
         cross_entropy_case(),
     ),
 ]
+
+# What attention needs (issue 14), on tensors and as fused nodes on lists of Values.
+OPS += [
+    OpSpec("gelu", lambda x: x.gelu(), lambda x: torch.nn.functional.gelu(x, approximate="tanh"), unary(), _value_gelu),
+    OpSpec("embedding", lambda w, indices: embedding(w, indices),
+           lambda w, indices: torch.nn.functional.embedding(torch.from_numpy(indices), w), embedding_case()),
+    OpSpec("rms_norm", lambda x: rms_norm(x), lambda x: torch.nn.functional.rms_norm(x, x.shape[-1:], eps=1e-5), last_axis_case(0)),
+    OpSpec("rms_norm_weight", lambda x, w: rms_norm(x, w),
+           lambda x, w: torch.nn.functional.rms_norm(x, x.shape[-1:], w, eps=1e-5), last_axis_case(1)),
+    OpSpec("layer_norm", lambda x: layer_norm(x), lambda x: torch.nn.functional.layer_norm(x, x.shape[-1:]), last_axis_case(0, spread=True)),
+    OpSpec("layer_norm_affine", lambda x, w, b: layer_norm(x, w, b),
+           lambda x, w, b: torch.nn.functional.layer_norm(x, x.shape[-1:], w, b), last_axis_case(2, spread=True)),
+    OpSpec("where", lambda a, b, condition: where(condition, a, b), _torch_where, where_case()),
+    OpSpec("masked_fill", lambda x, mask, value: x.masked_fill(mask, value),
+           lambda x, mask, value: x.masked_fill(torch.from_numpy(mask), value), masked_fill_case()),
+    OpSpec("causal_attention", _ours_attention, _torch_attention, attention_case()),
+    OpSpec("sequence_cross_entropy", lambda z, targets, reduction: cross_entropy(z, targets, reduction),
+           _torch_sequence_cross_entropy, sequence_cross_entropy_case()),
+    # the fused scalar nodes, each reduced to one number (the scalar tests need a Value)
+    OpSpec("linear_values", lambda w, x: (w * x).sum(), lambda w, x: (w * x).sum(), two_vectors(),
+           scalar_fn=lambda w, x: linear_values(x, [w])[0]),
+    OpSpec("softmax_values", lambda z, w: (z.softmax(-1) * w).sum(), lambda z, w: (torch.softmax(z, -1) * w).sum(),
+           two_vectors(-10.0, 10.0), scalar_fn=lambda z, w: weighted_sum(softmax_values(z), w)),
+    OpSpec("rms_norm_values", lambda x, w: (rms_norm(x) * w).sum(),
+           lambda x, w: (torch.nn.functional.rms_norm(x, x.shape[-1:], eps=1e-5) * w).sum(),
+           two_vectors(away_from=0.5), scalar_fn=lambda x, w: weighted_sum(rms_norm_values(x), w), positive=(0,)),
+    OpSpec("cross_entropy_values", lambda z, target: cross_entropy(z, _target(z, target)),
+           lambda z, target: torch.nn.functional.cross_entropy(z, torch.tensor(_target(z, target))),
+           class_vector(), scalar_fn=lambda z, target: cross_entropy_values(z, _target(z, target))),
+]  # fmt: skip
 
 BY_NAME = {op.name: op for op in OPS}
 ELEMENTWISE = [op for op in OPS if op.value_fn is not None]

@@ -89,3 +89,25 @@ def test_tutorial_notebook_gives_the_tutorials_numbers_and_current_outputs(kerne
     assert "49 " in printed  # the training loop ran all 50 epochs
     for name in ("activations.png", "loss.png", "backward_steps.html"):
         assert (tmp_path / "out" / name).stat().st_size > 1000
+
+
+@needs_dot
+def test_gpt_notebook_walks_from_the_neuron_to_a_trained_gpt_and_is_current(kernel: None, tmp_path: Path) -> None:
+    committed, nb = _run("gpt.ipynb", tmp_path)
+    assert notebooks.summary(committed) == notebooks.summary(nb), (
+        "examples/gpt.ipynb's committed outputs differ from a fresh run: "
+        ".venv/bin/python scripts/notebooks.py examples/gpt.ipynb"
+    )
+    outputs = [cell.outputs for cell in nb.cells if cell.cell_type == "code"]
+    printed = "".join(o.get("text", "") for cell in outputs for o in cell if o.output_type == "stream")
+    assert "o = 0.7071; do/dw1 = 1.0000, do/dx1 = -1.5000, do/db = 0.5000" in printed  # the tutorial's neuron
+    assert "the same output: True" in printed  # one attention head, on Values and on tensors
+    assert "step 1/10: * = " in printed  # one attention score's backward, step by step
+    difference = float(printed.split("largest gradient difference ")[1].split()[0])
+    assert difference <= 1e-10  # the scalar GPT's gradients are the tensor GPT's
+    assert "step 400: training loss" in printed
+    names = printed.strip().splitlines()[-20:]
+    assert len(names) == 20 and all(name.isalpha() and name.islower() for name in names)
+    svgs = [o for cell in outputs for o in cell if "image/svg+xml" in o.get("data", {})]
+    assert len(svgs) >= 4
+    assert (tmp_path / "attention_score.html").stat().st_size > 1000

@@ -239,7 +239,7 @@ def test_options_lists_choices_labels_bounds_and_valid_defaults(client: TestClie
     assert choices["features"] == ["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"]
     assert choices["loss"] == ["hinge", "mse", "sse", "bce"] and choices["losses"]["regression"] == ["mse", "sse"]
     assert options["labels"]["loss"]["bce"] == "binary cross-entropy on logits"
-    assert choices["optimizer"] == ["sgd", "momentum", "adam"] and choices["activation"] == ["tanh", "relu", "sigmoid", "linear"]
+    assert choices["optimizer"] == ["sgd", "momentum", "adam", "adamw"] and choices["activation"] == ["tanh", "relu", "sigmoid", "linear"]
     assert options["labels"]["dataset"]["gauss"].startswith("two Gaussian clouds")
     assert choices["regularization"] == ["none", "l1", "l2"]
     assert {"json", "npz"} <= set(choices["model_formats"])

@@ -110,7 +110,7 @@ def test_an_upload_of_identical_points_is_refused() -> None:
 
 
 @pytest.mark.parametrize("loss", ["hinge", "mse", "bce"])
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "adamw"])
 @pytest.mark.parametrize("regularization", ["none", "l1", "l2"])
 def test_both_engines_follow_the_same_path(loss: str, optimizer: str, regularization: str) -> None:
     # relu everywhere: a point whose relus are all 0 has output exactly 0, where cross-entropy's

@@ -69,7 +69,7 @@ def test_label_conventions_are_checked_by_name() -> None:
 
 def test_optimizers_by_name() -> None:
     params = [Value(1.0)]
-    assert set(OPTIMIZERS) == {"sgd", "momentum", "adam"}
+    assert set(OPTIMIZERS) == {"sgd", "momentum", "adam", "adamw"}
     sgd = make_optimizer("sgd", params)
     assert isinstance(sgd, SGD) and sgd.lr == 0.1 and sgd.momentum == 0.0
     momentum = make_optimizer("momentum", params, lr=0.5)
@@ -77,7 +77,7 @@ def test_optimizers_by_name() -> None:
     assert make_optimizer("momentum", params, momentum=0.5).momentum == 0.5
     adam = make_optimizer("adam", params)
     assert isinstance(adam, Adam) and adam.lr == OPTIMIZERS["adam"].default_lr == 0.01
-    with pytest.raises(ValueError, match="optimizer must be one of 'sgd', 'momentum', 'adam', got 'rmsprop'"):
+    with pytest.raises(ValueError, match="optimizer must be one of 'sgd', 'momentum', 'adam', 'adamw', got 'rmsprop'"):
         make_optimizer("rmsprop", params)
 
 

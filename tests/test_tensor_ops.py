@@ -144,7 +144,8 @@ def test_matmul_mistakes_name_both_shapes() -> None:
         (lambda: cross_entropy(np.ones((2, 3)), np.array([0, 3])), r"cross_entropy: target 3 is out of range for 3 classes"),
         (lambda: cross_entropy(np.ones((2, 3)), np.array([0, -1])), r"cross_entropy: target -1 is out of range"),
         (lambda: cross_entropy(np.ones((2, 3)), np.array([0, 1]), reduction="avg"), r"reduction must be 'mean', 'sum' or 'none'"),
-        (lambda: cross_entropy(np.ones((2, 3, 4)), np.zeros((2, 3), dtype=int)), r"logits must have shape \(N, C\) or \(C,\)"),
+        (lambda: cross_entropy(np.ones((2, 0)), np.zeros(2, dtype=int)), r"logits must have shape \(\.\.\., C\) with C >= 1"),
+        (lambda: cross_entropy(np.ones((2, 3, 4)), np.full((2, 3), -100), ), r"the mean over 6 positions that all have the ignored target -100"),
         (lambda: Tensor([[1.0, 2.0], [3.0]]), r"Tensor data must be rectangular"),
     ],
 )

@@ -14,7 +14,7 @@ import dataclasses
 import inspect
 from typing import Any, Callable, Mapping
 
-from scratchgrad.cli import datasets
+from scratchgrad.cli import datasets, gpt
 from scratchgrad.cli.common import (
     EXIT_OK,
     CommandFailed,
@@ -141,6 +141,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar (there is one only when stderr is a terminal)"
     )
+    gpt.add_arguments(parser)  # --dataset names trains a GPT: its own options
 
 
 def _takes_momentum() -> list[str]:
@@ -258,6 +259,8 @@ def run(args: argparse.Namespace) -> int:
     from scratchgrad.cli.report import model_file, report
     from scratchgrad.train import TrainingDiverged, fit
 
+    if args.dataset.name == gpt.NAMES:
+        return gpt.run(args)
     settings = settings_of(args)
     data = datasets.load(args.dataset, settings.loss, settings.samples, settings.noise, args.seed)
     datasets.check_loss_fits(settings.loss, data)
@@ -289,6 +292,9 @@ def epilog() -> str:
 
     lines = ["defaults per data set:"]
     for name in [*datasets.names(), datasets.CSV]:
+        if name == gpt.NAMES:
+            lines.append(f"  {name:9s} a GPT, not an MLP: see the options of the GPT above")
+            continue
         c = datasets.recipe(DatasetSpec(name))
         batch = "full batch" if c.batch_size is None else f"batch {c.batch_size}"
         extra = f", l2 {c.l2:g}" if c.l2 else ""

@@ -7,7 +7,9 @@
 - `digits`: `load_digits` (scikit-learn's 8x8 digits as arrays, a fixed split);
 - `splits`: `train_test_split`, `stratified_split`, `minibatches` and `binary_labels`,
   for lists and arrays alike (the same seed, the same batches on both engines);
-- `registry`: `DATASETS`, `DatasetInfo`, `Dataset`, `load_dataset`, `toy_dataset`.
+- `registry`: `DATASETS`, `DatasetInfo`, `Dataset`, `load_dataset`, `toy_dataset`;
+- `names`: `load_names` (32,033 names), `CharTokenizer`, `NamesData` (a fixed split and
+  padded batches with masks), for a character-level GPT.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from scratchgrad._random import RandomSource
 from scratchgrad.data.csv import DataFileError, csv_dataset, load_csv
+from scratchgrad.data.names import IGNORE_INDEX, CharTokenizer, NameBatch, NamesData, load_names
 from scratchgrad.data.registry import (
     DATASETS,
     GENERATED,
@@ -51,16 +54,20 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CharTokenizer",
     "DATASETS",
     "DataFileError",
     "Dataset",
     "DatasetInfo",
     "Digits",
     "GENERATED",
+    "IGNORE_INDEX",
     "KINDS",
     "MAX_NOISE",
     "MAX_SAMPLES",
     "NUM_CLASSES",
+    "NameBatch",
+    "NamesData",
     "RandomSource",
     "binary_labels",
     "csv_dataset",
@@ -68,6 +75,7 @@ __all__ = [
     "load_csv",
     "load_dataset",
     "load_digits",
+    "load_names",
     "make_circles",
     "make_gauss",
     "make_gaussian_mix",

@@ -137,6 +137,22 @@ def _digits(samples: int | None, noise: float | None, seed: Any) -> Dataset:
     )  # fmt: skip
 
 
+NAMES_CONTEXT = 3  # the names set as samples: the ids of the 3 previous characters -> the next one
+
+
+def _names(samples: int | None, noise: float | None, seed: Any) -> Dataset:
+    from scratchgrad.data.names import NamesData
+
+    data = NamesData()  # the split is fixed: every tenth name is for validation
+    X, y = data.next_character_windows(NAMES_CONTEXT, "train")
+    X_test, y_test = data.next_character_windows(NAMES_CONTEXT, "validation")
+    return Dataset(
+        X, y, X_test, y_test, "classes", data.tokenizer.vocab_size,
+        f"names ({len(data.train):,} training and {len(data.validation):,} validation names; each character "
+        f"with the ids of the {NAMES_CONTEXT} before it)", "names",
+    )  # fmt: skip
+
+
 DATASETS: dict[str, DatasetInfo] = {
     info.name: info
     for info in (
@@ -157,6 +173,11 @@ DATASETS: dict[str, DatasetInfo] = {
         DatasetInfo(
             "digits", "8x8 images of handwritten digits 0-9 (scikit-learn's)", "classes", None, None, _digits,
             extra="digits", features=64, classes=10,
+        ),  # fmt: skip
+        DatasetInfo(
+            "names", "32,033 first names for a character-level GPT (scratchgrad.data.NamesData); as samples: "
+            f"the ids of the {NAMES_CONTEXT} previous characters -> the next one", "classes", None, None, _names,
+            features=NAMES_CONTEXT, classes=27,
         ),  # fmt: skip
     )
 }

@@ -9,6 +9,9 @@
 - `ACTIVATIONS` and `LOSSES`: the registries every app reads.
 - `describe`, `build`, `to_tensor`, `to_scalar`, `ModelDescription`, `DenseLayer`: the
   plain model description and the conversions between engines.
+- `GPT`, `GPTConfig` and its modules (`Embedding`, `RMSNorm`, `LayerNorm`,
+  `CausalSelfAttention`) (`scratchgrad.nn.gpt`), and `ScalarGPT`, the same GPT on Values
+  (`scratchgrad.nn.scalar_gpt`); ``to_scalar`` / ``to_tensor`` move a GPT's weights across.
 - `load(path)`: any saved model; `ModelFileError` for a file that cannot be loaded.
 
 The tensor names load numpy on first use, so ``import scratchgrad.nn`` stays light.
@@ -42,6 +45,13 @@ _LAZY = {
     "ActivationModule": "layers",
     "activation_module": "layers",
     "mlp": "layers",
+    "GPT": "gpt",
+    "GPTConfig": "gpt",
+    "Embedding": "gpt",
+    "RMSNorm": "gpt",
+    "LayerNorm": "gpt",
+    "CausalSelfAttention": "gpt",
+    "ScalarGPT": "scalar_gpt",
 }
 
 
@@ -64,14 +74,19 @@ __all__ = [
     "ACTIVATIONS",
     "Activation",
     "ActivationModule",
+    "CausalSelfAttention",
     "DenseLayer",
+    "Embedding",
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "GPT",
+    "GPTConfig",
     "INITS",
     "Identity",
     "IncompatibleKeys",
     "LOSSES",
     "Layer",
+    "LayerNorm",
     "Linear",
     "Loss",
     "MLP",
@@ -79,8 +94,10 @@ __all__ = [
     "ModelFileError",
     "Module",
     "Neuron",
+    "RMSNorm",
     "RandomSource",
     "ReLU",
+    "ScalarGPT",
     "Sequential",
     "Sigmoid",
     "Tanh",

@@ -313,12 +313,18 @@ def _build_tensor(description: ModelDescription, dtype: Any) -> Module:
 
 
 def to_tensor(model: Any, dtype: Any = None) -> Module:
-    """The model on the tensor engine, weights bit-identical (``build(describe(model), 'tensor')``)."""
+    """The model on the tensor engine, weights bit-identical (``build(describe(model), 'tensor')``;
+    a model that is not a dense network, a GPT, converts itself)."""
+    if hasattr(model, "_to_engine"):
+        return model._to_engine("tensor", dtype)  # type: ignore[no-any-return]
     return build(describe(model), "tensor", dtype)
 
 
 def to_scalar(model: Any) -> Module:
-    """The model on the scalar engine, weights bit-identical (``build(describe(model), 'scalar')``)."""
+    """The model on the scalar engine, weights bit-identical (``build(describe(model), 'scalar')``;
+    a model that is not a dense network, a GPT, converts itself)."""
+    if hasattr(model, "_to_engine"):
+        return model._to_engine("scalar")  # type: ignore[no-any-return]
     return build(describe(model), "scalar")
 
 

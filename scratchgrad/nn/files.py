@@ -82,9 +82,11 @@ def register_model(cls: type[Any]) -> type[Any]:
 
 def _load_engine(engine: str) -> None:
     if engine == "tensor":
+        import scratchgrad.nn.gpt  # noqa: F401
         import scratchgrad.nn.layers  # noqa: F401  (registers the tensor classes)
     else:
         import scratchgrad.nn.scalar  # noqa: F401
+        import scratchgrad.nn.scalar_gpt  # noqa: F401
 
 
 def model_class(engine: str, name: str) -> type[Any]:
