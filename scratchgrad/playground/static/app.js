@@ -472,7 +472,7 @@
       writeUrl();
       try {
         await navigator.clipboard.writeText(location.href);
-        showMessage("Copied a link to this run: the settings and the seed are in it.", "info");
+        showMessage("Copied a link to this run: the settings and the random seed are in it.", "info");
       } catch (err) {
         showMessage(`The link to this run: ${location.href}`, "info");
       }
