@@ -39,13 +39,10 @@ MAX_TORCH_PARAMETERS = 50_000_000
 
 
 def _require(module: str, extra: str) -> Any:
-    """Import an optional dependency, or say which extra brings it."""
-    import importlib
+    """Import an optional dependency, or say how to install the extra that brings it."""
+    from scratchgrad.extras import require
 
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ImportError(f"this needs the optional package '{module}': pip install 'scratchgrad[{extra}]'") from None
+    return require(module, extra)
 
 
 def _description(model: object) -> ModelDescription:

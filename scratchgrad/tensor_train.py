@@ -66,7 +66,7 @@ def train_digits(
     the batch order; the train/test split is always the same (`load_digits`'s), loaded
     once; or pass ``data`` (a `Digits` or a digits `Dataset`) you have loaded already.
     With ``scale='unit'`` (pixels in [0, 1]) the first layer learns about 16 times slower
-    at the same lr. Needs scikit-learn (``pip install scratchgrad[digits]``).
+    at the same lr. Needs scikit-learn (``make install-digits`` in a clone).
     """
     if data is None:
         data = load_digits(test_fraction=test_fraction, scale=scale, dtype=dtype)

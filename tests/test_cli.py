@@ -225,7 +225,7 @@ def test_playground_without_its_extra_names_a_command_that_works_from_a_clone() 
     result = run_code(code)
     assert result.returncode == 1, result.stderr
     line = result.stderr.strip()
-    assert line.startswith("scratchgrad: error: the playground needs the 'playground' extra"), line
+    assert line.startswith("scratchgrad: error: the playground needs Starlette and uvicorn"), line
     assert "make install-playground" in line and "pip install -e '" in line and line.endswith("[playground]'`")
     assert "Traceback" not in result.stderr
 

@@ -88,7 +88,7 @@ def test_a_missing_extra_names_a_command_that_works_from_a_clone(model_file: Pat
     result = run_code(code)
     assert result.returncode == 1, result.stderr
     line = result.stderr.strip()
-    assert line.startswith("scratchgrad: error: export --to torch needs the 'torch' extra")
+    assert line.startswith("scratchgrad: error: export to PyTorch needs the optional package 'torch'"), line
     assert "make install-torch" in line and "pip install -e '" in line and "[torch]'`" in line
     assert "pip install 'scratchgrad[torch]'" not in line  # scratchgrad is not on PyPI
     root = Path(__file__).resolve().parent.parent

@@ -248,7 +248,7 @@ def test_missing_scikit_learn_names_the_extra(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     try:
-        with pytest.raises(ImportError, match=r"pip install scratchgrad\[digits\]"):
+        with pytest.raises(ImportError, match=r"make install-digits"):
             load_digits()
     finally:
         digits_module._raw_digits.cache_clear()

@@ -62,8 +62,11 @@ def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
     try:
         from sklearn.datasets import load_digits as sklearn_load_digits
     except ImportError:
-        raise ImportError(
-            "the digits data set comes with scikit-learn, which is not installed: pip install scratchgrad[digits]"
+        from scratchgrad.extras import MissingExtraError, install_hint
+
+        raise MissingExtraError(
+            "the digits data set comes with scikit-learn, which is not installed: "
+            f"install it with {install_hint('digits')}"
         ) from None
     X, y = sklearn_load_digits(return_X_y=True)
     X = np.asarray(X, dtype=np.float64) / _PIXEL_MAX

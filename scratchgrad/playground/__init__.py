@@ -5,7 +5,7 @@
 or from Python, ``scratchgrad.playground.serve()``. A local Starlette app (run by
 uvicorn) trains the network on the server with scratchgrad and streams every epoch to
 the page: decision boundary, loss curves, weights, and the computation graph of any
-clicked point. Needs the ``playground`` extra: ``pip install scratchgrad[playground]``.
+clicked point. Needs the ``playground`` extra: ``make install-playground`` in a clone.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False)
     Binds to 127.0.0.1 (this machine only) unless told otherwise. Raises ValueError for
     a bad port or host, OSError (saying which address and why) when the address cannot
     be served, e.g. the port is taken, and ImportError naming
-    ``pip install scratchgrad[playground]`` when Starlette or uvicorn is missing.
+    how to install the ``playground`` extra when Starlette or uvicorn is missing.
     """
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
         raise ValueError(f"port must be an integer from 1 to 65535, got {port!r}")

@@ -52,8 +52,10 @@ try:
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 except ImportError as exc:  # pragma: no cover - exercised only without the extra installed
-    raise ImportError(
-        "the playground needs Starlette and uvicorn: pip install scratchgrad[playground]"
+    from scratchgrad.extras import MissingExtraError, install_hint
+
+    raise MissingExtraError(
+        f"the playground needs Starlette and uvicorn: install them with {install_hint('playground')}"
     ) from exc
 
 from scratchgrad.nn import ModelDescription
@@ -770,7 +772,9 @@ def run(
     try:
         import uvicorn
     except ImportError as exc:  # pragma: no cover
-        raise ImportError("the playground needs uvicorn: pip install scratchgrad[playground]") from exc
+        from scratchgrad.extras import MissingExtraError, install_hint
+
+        raise MissingExtraError(f"the playground needs uvicorn: install it with {install_hint('playground')}") from exc
     _check_can_listen(host, port)
     _single_threaded_blas()
     app = create_app(allowed_hosts=loopback_hosts(host))
