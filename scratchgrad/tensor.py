@@ -102,17 +102,15 @@ __all__ = [
 ]
 
 # The functions above (and softmax, gelu) live in scratchgrad.tensor_functions, the backward
-# pass in scratchgrad.tensor_backward. Both import this module, so it loads them on first use
-# (no import cycle); the functions are found here too, as before they moved.
+# pass in scratchgrad.tensor_backward. Both import this module, so it imports them on first use.
 if TYPE_CHECKING:
-    from scratchgrad.tensor_functions import *  # noqa: F403  (for type checkers: the same names, typed)
+    from scratchgrad.tensor_functions import *  # noqa: F403  (the same names, typed)
 
 _loaded: dict[str, Any] = {}
 
 
 def _module(name: str) -> Any:
-    """scratchgrad.<name>, imported on first use; after that a dict lookup, which is cheaper
-    than an import statement in a method that runs for every operation."""
+    """scratchgrad.<name>: imported once, then a dict lookup (cheaper than an import statement)."""
     module = _loaded.get(name)
     if module is None:
         module = _loaded[name] = importlib.import_module(f"scratchgrad.{name}")
@@ -120,12 +118,17 @@ def _module(name: str) -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    if not name.startswith("_"):  # not the import machinery's probes (__path__, ...)
-        functions = _module("tensor_functions")
+    """The old home of tensor_functions' names: the first miss (a from-import looks up __path__)
+    copies them here, once that module is complete, and removes this hook, which would
+    otherwise cost every from-import of this module a call."""
+    functions = _module("tensor_functions")
+    if "__all__" in vars(functions):  # not while tensor_functions is midway through importing this module
+        namespace = globals()
+        for public in functions.__all__:
+            namespace.setdefault(public, getattr(functions, public))
+        namespace.pop("__getattr__", None)
         if name in functions.__all__:
-            value = getattr(functions, name)
-            globals()[name] = value  # found directly from now on
-            return value
+            return namespace[name]
     raise AttributeError(f"module 'scratchgrad.tensor' has no attribute {name!r}")
 
 
