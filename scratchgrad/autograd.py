@@ -414,7 +414,9 @@ def gradients(output: Any, inputs: Sequence[Any], grad_output: Any = None, creat
     if isinstance(output, Value):
         rules = _value_gradient_rules(output, inputs, grad_output, create_graph)
     elif tensor_module is not None and isinstance(output, tensor_module.Tensor):
-        rules = tensor_module._tensor_gradient_rules(output, inputs, grad_output, create_graph)
+        from scratchgrad.tensor_backward import _tensor_gradient_rules
+
+        rules = _tensor_gradient_rules(output, inputs, grad_output, create_graph)
     else:
         raise TypeError(
             f"gradients: the output must be a Value or a Tensor, got {type(output).__name__}: {output!r}"

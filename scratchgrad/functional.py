@@ -292,7 +292,8 @@ def _each_output(out: Any, jacobian_of: Callable[[Any], Any]) -> Any:
 def _tensor_jacobian(arguments: _Arguments, out: Any) -> Any:
     import numpy as np
 
-    from scratchgrad.tensor import Tensor, stack
+    from scratchgrad.tensor import Tensor
+    from scratchgrad.tensor_functions import stack
 
     if not isinstance(out, Tensor):
         raise TypeError(

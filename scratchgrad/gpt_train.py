@@ -35,7 +35,7 @@ from scratchgrad._progress import advance, progress_bar
 from scratchgrad._random import as_random
 from scratchgrad.data.names import NamesData
 from scratchgrad.optim import AdamW, clip_grad_norm, make_schedule
-from scratchgrad.tensor import cross_entropy
+from scratchgrad.tensor_functions import cross_entropy
 from scratchgrad.train import TrainingDiverged, blas_threads
 
 

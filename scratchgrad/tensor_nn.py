@@ -28,7 +28,7 @@ from scratchgrad.nn.layers import (
 )
 from scratchgrad.nn.losses import LOSSES, binary_cross_entropy_with_logits, hinge_loss, mse_loss
 from scratchgrad.nn.module import IncompatibleKeys, Module
-from scratchgrad.tensor import cross_entropy
+from scratchgrad.tensor_functions import cross_entropy
 
 
 def from_architecture(architecture: Mapping[str, Any], dtype: Any = np.float64) -> Module:

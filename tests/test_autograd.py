@@ -81,9 +81,10 @@ def test_backward_order_handles_shared_children_and_fused_nodes() -> None:
 
 
 def test_one_walk_serves_the_engines_and_the_pictures(monkeypatch: pytest.MonkeyPatch) -> None:
-    from scratchgrad import engine, tensor
+    from scratchgrad import engine, step_through, tensor_backward
 
-    assert viz._topological_order is topological_order and viz._backward_order is backward_order
+    assert viz._topological_order is topological_order and step_through._topological_order is topological_order
+    assert step_through._backward_order is backward_order
     calls: list[str] = []
 
     def counting(name, original):  # type: ignore[no-untyped-def]
@@ -94,7 +95,7 @@ def test_one_walk_serves_the_engines_and_the_pictures(monkeypatch: pytest.Monkey
         return walk
 
     monkeypatch.setattr(engine, "backward_order", counting("value", backward_order))
-    monkeypatch.setattr(tensor, "topological_order", counting("tensor", topological_order))
+    monkeypatch.setattr(tensor_backward, "topological_order", counting("tensor", topological_order))
     o, _ = _neuron()
     o.backward()
     t = Tensor([1.0, 2.0], requires_grad=True)

@@ -235,6 +235,7 @@ USER_FACING = [
     ROOT / "scratchgrad" / "tutorial.py",
     ROOT / "scratchgrad" / "expr.py",
     ROOT / "scratchgrad" / "viz.py",
+    ROOT / "scratchgrad" / "step_through.py",
     ROOT / "scratchgrad" / "plots.py",
 ]
 

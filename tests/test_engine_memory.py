@@ -12,6 +12,7 @@ No timings here: speed is measured in benchmarks/scalar.py only.
 from __future__ import annotations
 
 import gc
+import importlib.util
 import json
 import math
 import os
@@ -20,11 +21,14 @@ import subprocess
 import sys
 import textwrap
 import tracemalloc
+from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
 
 from scratchgrad import Value, no_grad, sum_values, weighted_sum
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # ---- a training step that uses every operation --------------------------------------------
 
@@ -67,16 +71,17 @@ def _train_step(params: list[Value], lr: float = 1e-3) -> float:
 # ---- memory ------------------------------------------------------------------------------------
 
 
+# The benchmarks' switch for the cycle collector (collect once, off for the block, restored).
+_spec = importlib.util.spec_from_file_location("scratchgrad_benchmark_harness", ROOT / "benchmarks" / "_harness.py")
+assert _spec is not None and _spec.loader is not None
+harness = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(harness)
+
+
 @pytest.fixture
 def collector_off() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    try:
+    with harness.gc_mode(False):
         yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _traced_growth(step: Callable[[], object], steps: int, warmup: int = 1500) -> list[int]:
@@ -231,14 +236,9 @@ def test_copied_and_pickled_graphs_still_backpropagate() -> None:
 
 # ---- determinism -------------------------------------------------------------------------------
 
-_DETERMINISM_SCRIPT = textwrap.dedent(
-    """
-    import json, os, random, sys
-    # Shift the heap by a different amount in each process: any dependence of the result
-    # on memory addresses (a set of children, id()-ordered dicts) would show up.
-    junk = [object() for _ in range(int.from_bytes(os.urandom(2), "little"))]
-    sys.path.insert(0, sys.argv[1])
-    from test_engine_memory import _make_params, _loss, _train_step
+def _seeded_run() -> dict[str, object]:
+    """Three training steps from seed 7, then the loss and gradients once more: every number
+    as float.hex(), to compare bit for bit."""
     params = _make_params(7)
     for _ in range(3):
         _train_step(params, lr=0.05)
@@ -246,8 +246,19 @@ _DETERMINISM_SCRIPT = textwrap.dedent(
         p.grad = 0.0
     loss = _loss(params)
     loss.backward()
-    print(json.dumps({"loss": float(loss.data).hex(), "grads": [p.grad.hex() for p in params],
-                      "data": [float(p.data).hex() for p in params]}))
+    return {"loss": float(loss.data).hex(), "grads": [p.grad.hex() for p in params],
+            "data": [float(p.data).hex() for p in params]}  # fmt: skip
+
+
+_DETERMINISM_SCRIPT = textwrap.dedent(
+    """
+    import json, os, random, sys
+    # Shift the heap by a different amount in each process: any dependence of the result
+    # on memory addresses (a set of children, id()-ordered dicts) would show up.
+    junk = [object() for _ in range(int.from_bytes(os.urandom(2), "little"))]
+    sys.path.insert(0, sys.argv[1])
+    from test_engine_memory import _seeded_run
+    print(json.dumps(_seeded_run()))
     """
 )
 
@@ -271,15 +282,9 @@ def test_gradients_are_bit_identical_across_processes_and_hash_seeds() -> None:
     runs = [_run_in_fresh_process(seed) for seed in ("0", "1", "4242")]
     assert runs[0] == runs[1] == runs[2]
     # ... and equal to this process's own run, bit for bit.
-    params = _make_params(7)
-    for _ in range(3):
-        _train_step(params, lr=0.05)
-    for p in params:
-        p.grad = 0.0
-    loss = _loss(params)
-    loss.backward()
-    assert runs[0]["grads"] == [p.grad.hex() for p in params]
-    assert runs[0]["loss"] == float(loss.data).hex()
+    ours = _seeded_run()
+    assert runs[0]["grads"] == ours["grads"]
+    assert runs[0]["loss"] == ours["loss"]
 
 
 def test_gradient_sums_follow_the_graph_not_the_order_nodes_were_made() -> None:

@@ -103,6 +103,45 @@ class MLP:
         return [p for layer in self.layers for p in layer.parameters()]
 
 
+def topological_order(root):  # type: ignore[no-untyped-def]
+    """The seed's build_topo, as its topo cell and its backward method both write it."""
+    topo = []
+    visited = set()
+
+    def build_topo(v):  # type: ignore[no-untyped-def]
+        if v not in visited:
+            visited.add(v)
+            for child in v._prev:
+                build_topo(child)
+            topo.append(v)
+
+    build_topo(root)
+    return topo
+
+
+def training_cell(n, xs, ys, steps=50):  # type: ignore[no-untyped-def]
+    """The seed's training cell as a function (its body unchanged, 50 steps by default):
+    it prints ``k loss`` every step and returns the loss of every step."""
+    losses = []
+    for k in range(steps):
+        # forward pass
+        ypred = [n(x) for x in xs]
+        loss = sum((yout - ygt) ** 2 for ygt, yout in zip(ys, ypred))
+
+        # backward pass
+        for p in n.parameters():
+            p.grad = 0.0
+        loss.backward()
+
+        # update
+        for p in n.parameters():
+            p.data += -0.1 * p.grad
+
+        print(k, loss.data)
+        losses.append(loss.data)
+    return losses
+
+
 def neuron_cell() -> dict[str, Value]:
     """The seed's neuron cell (it appears three times, identical), o = tanh(x1*w1 + x2*w2 + b)."""
     # inputs x1,x2
@@ -298,17 +337,7 @@ def test_topo_cell_gives_a_topological_order_of_the_seeds_values() -> None:
     cell = neuron_cell()
     o = cell["o"]
 
-    topo = []
-    visited = set()
-
-    def build_topo(v):  # type: ignore[no-untyped-def]
-        if v not in visited:
-            visited.add(v)
-            for child in v._prev:
-                build_topo(child)
-            topo.append(v)
-
-    build_topo(o)
+    topo = topological_order(o)
 
     # The seed printed this list; its order among siblings came from iterating a set, so
     # only the multiset of reprs and the topological property are the seed's to check.
@@ -327,17 +356,7 @@ def test_topo_cell_gives_a_topological_order_of_the_seeds_values() -> None:
 def test_seed_recursive_backward_function_agrees_with_ours() -> None:
     # The seed's backward, called as a function instead of being attached to the class.
     def backward(self):  # type: ignore[no-untyped-def]
-        topo = []
-        visited = set()
-
-        def build_topo(v):  # type: ignore[no-untyped-def]
-            if v not in visited:
-                visited.add(v)
-                for child in v._prev:
-                    build_topo(child)
-                topo.append(v)
-
-        build_topo(self)
+        topo = topological_order(self)
 
         self.grad = 1.0  # Replicating the base case
         for node in reversed(topo):
@@ -470,21 +489,7 @@ def test_training_loop_reaches_a_small_loss(seeded_random: None, capsys: pytest.
         random.seed(seed)
         xs, ys, n = _binary_classifier()
 
-        for k in range(50):
-            # forward pass
-            ypred = [n(x) for x in xs]
-            loss = sum((yout - ygt) ** 2 for ygt, yout in zip(ys, ypred))
-
-            # backward pass
-            for p in n.parameters():
-                p.grad = 0.0
-            loss.backward()
-
-            # update
-            for p in n.parameters():
-                p.data += -0.1 * p.grad
-
-            print(k, loss.data)
+        training_cell(n, xs, ys)
 
         printed = capsys.readouterr().out.splitlines()
         assert [line.split()[0] for line in printed] == [str(k) for k in range(50)]

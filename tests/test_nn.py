@@ -12,73 +12,14 @@ from scratchgrad.gradcheck import gradcheck
 from scratchgrad.data import tutorial
 from scratchgrad.nn import MLP, IncompatibleKeys, Layer, Module, Neuron
 
-# ---- the seed's own classes, transcribed verbatim (they run on scratchgrad's Value) ---------
-
-
-class SeedNeuron:
-    def __init__(self, ninp):
-        self.w = [Value(random.uniform(-1, 1)) for _ in range(ninp)]
-        self.b = Value(random.uniform(-1, 1))
-
-    def __call__(self, x):
-        out = sum([wi * xi for wi, xi in zip(self.w, x)]) + self.b
-        res = out.tanh()
-        return res
-
-    def parameters(self):
-        # This function would be used later on while training the network
-        return self.w + [self.b]
-
-
-class SeedLayer:
-    def __init__(self, ninp, nneurons):
-        # ninp is the number of inputs for each neuron in the layer
-        self.neurons = [SeedNeuron(ninp) for _ in range(nneurons)]
-
-    def __call__(self, x):
-        outs = [n(x) for n in self.neurons]
-        return outs[0] if len(outs) == 1 else outs
-
-    def parameters(self):
-        return [p for neuron in self.neurons for p in neuron.parameters()]
-
-
-class SeedMLP:
-    def __init__(self, nin, nouts):
-        # nin is the number of inputs for the first layer and nouts is an [] for output in each layer
-        sz = [nin] + nouts
-        self.layers = [SeedLayer(sz[i], sz[i + 1]) for i in range(len(nouts))]
-
-    def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
-    def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
-
+# The seed's own Neuron / Layer / MLP and its training cell, transcribed verbatim in
+# test_engine_seed (they run on scratchgrad's Value).
+from test_engine_seed import MLP as SeedMLP
+from test_engine_seed import Layer as SeedLayer
+from test_engine_seed import Neuron as SeedNeuron
+from test_engine_seed import training_cell
 
 XS, YS = tutorial()  # the tutorial's 4 samples and targets
-
-
-def tutorial_training(n, xs, ys, steps=50):
-    """The tutorial's training cell as a function (its body unchanged): the loss of every step."""
-    losses = []
-    for k in range(steps):
-        # forward pass
-        ypred = [n(x) for x in xs]
-        loss = sum((yout - ygt) ** 2 for ygt, yout in zip(ys, ypred))
-
-        # backward pass
-        for p in n.parameters():
-            p.grad = 0.0
-        loss.backward()
-
-        # update
-        for p in n.parameters():
-            p.data += -0.1 * p.grad
-        losses.append(loss.data)
-    return losses
 
 
 def bits(values):
@@ -122,7 +63,7 @@ def test_seed_training_trajectory_is_the_seeds():
     trajectories = []
     for make in (SeedMLP, MLP):
         random.seed(3)
-        trajectories.append([loss.hex() for loss in tutorial_training(make(3, [4, 4, 1]), XS, YS)])
+        trajectories.append([loss.hex() for loss in training_cell(make(3, [4, 4, 1]), XS, YS)])
     assert trajectories[0] == trajectories[1]
 
 
@@ -132,7 +73,7 @@ def test_seed_training_loop_converges_for_most_seeds():
     for seed in range(10):
         random.seed(seed)
         n = MLP(3, [4, 4, 1])
-        final.append(tutorial_training(n, XS, YS)[-1])
+        final.append(training_cell(n, XS, YS)[-1])
         # Inference cell
         ypred = [n(x) for x in [[4.0, 5.0, -3.0]]]
         assert isinstance(ypred[0], Value) and -1 < ypred[0].data < 1

@@ -1,5 +1,7 @@
 """The example notebooks run headless, top to bottom, on this interpreter, and are committed
-with the outputs a fresh run gives (scripts/notebooks.py executes and saves them)."""
+with the outputs a fresh run gives (scripts/notebooks.py executes and saves them): the
+tutorial, the GPT walk-through, and higher_order_derivatives.ipynb (the examples of the
+README's "Derivatives of derivatives" and their pictures)."""
 
 from __future__ import annotations
 
@@ -37,11 +39,18 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> None:
             os.environ[key] = value
 
 
-def _run(name: str, tmp_path: Path) -> tuple[Any, Any]:
+def _run_current(name: str, tmp_path: Path) -> tuple[Any, list[Any], str]:
+    """Execute examples/<name> in ``tmp_path``, check that it shows what it is committed
+    with, and return the fresh notebook, its code cells' outputs and all the text they printed."""
     path = ROOT / "examples" / name
     committed = nbformat.read(path, as_version=4)
     fresh = notebooks.execute(path, tmp_path)
-    return committed, fresh
+    assert notebooks.summary(committed) == notebooks.summary(fresh), (
+        f"examples/{name}'s committed outputs differ from a fresh run: .venv/bin/python scripts/notebooks.py examples/{name}"
+    )
+    outputs = [cell.outputs for cell in fresh.cells if cell.cell_type == "code"]
+    printed = "".join(o.get("text", "") for cell in outputs for o in cell if o.output_type == "stream")
+    return fresh, outputs, printed
 
 
 def test_every_notebook_is_committed_executed() -> None:
@@ -66,13 +75,7 @@ def test_the_kernel_is_this_interpreter(kernel: None, tmp_path: Path) -> None:
 
 @needs_dot
 def test_tutorial_notebook_gives_the_tutorials_numbers_and_current_outputs(kernel: None, tmp_path: Path) -> None:
-    committed, nb = _run("tutorial.ipynb", tmp_path)
-    assert notebooks.summary(committed) == notebooks.summary(nb), (
-        "examples/tutorial.ipynb's committed outputs differ from a fresh run: "
-        ".venv/bin/python scripts/notebooks.py examples/tutorial.ipynb"
-    )
-    outputs = [cell.outputs for cell in nb.cells if cell.cell_type == "code"]
-    printed = "".join(o.get("text", "") for cell in outputs for o in cell if o.output_type == "stream")
+    nb, outputs, printed = _run_current("tutorial.ipynb", tmp_path)
     # every draw_dot(...) at the end of a cell shows the graph inline as SVG
     drawing_cells = [
         cell for cell in nb.cells if cell.cell_type == "code" and cell.source.strip().splitlines()[-1].startswith("draw_dot(")
@@ -93,13 +96,7 @@ def test_tutorial_notebook_gives_the_tutorials_numbers_and_current_outputs(kerne
 
 @needs_dot
 def test_gpt_notebook_walks_from_the_neuron_to_a_trained_gpt_and_is_current(kernel: None, tmp_path: Path) -> None:
-    committed, nb = _run("gpt.ipynb", tmp_path)
-    assert notebooks.summary(committed) == notebooks.summary(nb), (
-        "examples/gpt.ipynb's committed outputs differ from a fresh run: "
-        ".venv/bin/python scripts/notebooks.py examples/gpt.ipynb"
-    )
-    outputs = [cell.outputs for cell in nb.cells if cell.cell_type == "code"]
-    printed = "".join(o.get("text", "") for cell in outputs for o in cell if o.output_type == "stream")
+    _, outputs, printed = _run_current("gpt.ipynb", tmp_path)
     assert "o = 0.7071; do/dw1 = 1.0000, do/dx1 = -1.5000, do/db = 0.5000" in printed  # the tutorial's neuron
     assert "the same output: True" in printed  # one attention head, on Values and on tensors
     assert "step 1/10: * = " in printed  # one attention score's backward, step by step
@@ -111,3 +108,17 @@ def test_gpt_notebook_walks_from_the_neuron_to_a_trained_gpt_and_is_current(kern
     svgs = [o for cell in outputs for o in cell if "image/svg+xml" in o.get("data", {})]
     assert len(svgs) >= 4
     assert (tmp_path / "attention_score.html").stat().st_size > 1000
+
+
+@needs_dot
+def test_higher_order_notebook_shows_what_it_is_committed_with(kernel: None, tmp_path: Path) -> None:
+    _, outputs, printed = _run_current("higher_order_derivatives.ipynb", tmp_path)
+    kinds = [o.get("data", {}) for cell in outputs for o in cell if o.output_type in ("display_data", "execute_result")]
+    assert "12.0 12.0 6.0" in printed and "d2y/dx2 = 12.0" in printed
+    assert "reached in 6 steps" in printed  # Newton's method, under 10 steps
+    assert "PyTorch's Hessian differs by less than 1e-15: True" in printed
+    assert "-2.8284" in printed and "d2o/dw1^2 = -2.8284 = -2.8284" in printed
+    assert "penalty weight 0.0:" in printed and "penalty weight 0.01:" in printed and "accuracy 100%" in printed
+    assert "equals A + diag(e^x): True" in printed
+    assert sum("image/svg+xml" in d for d in kinds) == 1  # the graph of do/dw1
+    assert sum("image/png" in d for d in kinds) == 2  # Newton's steps, the two score maps

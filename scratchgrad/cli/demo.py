@@ -66,11 +66,11 @@ class Pictures:
                 return  # the other formats would only write the same .dot again
 
     def steps(self, root: Any, stem: str, title: str) -> None:
-        from scratchgrad import viz
+        from scratchgrad import step_through, viz
 
         path = self.out / f"{stem}.html"
         try:
-            self.written.add(viz.animate_backward(root, path, title=title))
+            self.written.add(step_through.animate_backward(root, path, title=title))
         except viz.GraphvizMissingError as error:
             self.written.add(error.source_path)
             self.missing.append(str(path))

@@ -114,10 +114,10 @@ def _target(args: argparse.Namespace) -> tuple[Path | None, str]:
 
 
 def _draw(out: object, target: Path, suffix: str, args: argparse.Namespace) -> Path:
-    from scratchgrad import viz
+    from scratchgrad import step_through, viz
 
     if suffix in PAGE_SUFFIXES:
-        size, limit = len(viz.trace(out)[0]), viz.ANIMATION_MAX_NODES  # type: ignore[arg-type]
+        size, limit = len(viz.trace(out)[0]), step_through.ANIMATION_MAX_NODES  # type: ignore[arg-type]
         if size > limit:
             raise UsageError(
                 f"the graph has {size:,} values, too many for a step-through page (at most {limit:,}): "
@@ -128,7 +128,7 @@ def _draw(out: object, target: Path, suffix: str, args: argparse.Namespace) -> P
     title = shorten(" ".join(args.expression.split()), 120)
     try:
         if suffix in PAGE_SUFFIXES:
-            return viz.animate_backward(out, target, title=title, rankdir=args.rankdir)  # type: ignore[arg-type]
+            return step_through.animate_backward(out, target, title=title, rankdir=args.rankdir)  # type: ignore[arg-type]
         return viz.render(viz.draw_dot(out, rankdir=args.rankdir), target)  # type: ignore[arg-type]
     except viz.GraphvizMissingError as error:
         raise CommandFailed(str(error)) from None

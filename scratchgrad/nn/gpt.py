@@ -41,7 +41,8 @@ from scratchgrad._random import as_random
 from scratchgrad.nn.files import register_model
 from scratchgrad.nn.layers import Linear
 from scratchgrad.nn.module import Module, float_dtype
-from scratchgrad.tensor import Tensor, causal_mask, cross_entropy, embedding, layer_norm, rms_norm
+from scratchgrad.tensor import Tensor
+from scratchgrad.tensor_functions import causal_mask, cross_entropy, embedding, layer_norm, rms_norm
 
 ACTIVATIONS = ("relu", "gelu")
 NORMS = ("rmsnorm", "layernorm")

@@ -29,7 +29,8 @@ from scratchgrad.nn.files import register_model
 from scratchgrad.nn.init import check_init, dense
 from scratchgrad.nn.module import Module, check_positive_int, float_dtype
 from scratchgrad.nn.mlp_base import MLPBase, architecture_size, mlp_sizes
-from scratchgrad.tensor import Tensor, linear
+from scratchgrad.tensor import Tensor
+from scratchgrad.tensor_functions import linear
 
 Input = Union[Tensor, np.ndarray]
 

@@ -173,7 +173,8 @@ def _hinge_tensor(scores: Any, labels: Any) -> Any:
 def _bce_tensor(logits: Any, targets: Any) -> Any:
     import numpy as np
 
-    from scratchgrad.tensor import Tensor, stack
+    from scratchgrad.tensor import Tensor
+    from scratchgrad.tensor_functions import stack
 
     z, t = _tensor_pair(logits, targets, "binary_cross_entropy_with_logits")
     bad = (t.data < 0) | (t.data > 1) | ~np.isfinite(t.data)
@@ -251,7 +252,7 @@ def softmax_cross_entropy(logits: Any, target: Any) -> Any:
     Gradient per logit: softmax(z)_j - [j == target].
     """
     if is_tensor_input(logits):
-        from scratchgrad.tensor import cross_entropy
+        from scratchgrad.tensor_functions import cross_entropy
 
         return cross_entropy(logits, target)
     return _softmax_ce_values(logits, target)
