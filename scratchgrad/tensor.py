@@ -868,7 +868,7 @@ class Tensor:
     def backward(self, grad: Any = None, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every leaf below this tensor with d(self)/d(leaf), accumulating.
 
-        ``grad`` is the seed d(loss)/d(self): optional for a one-element tensor (1),
+        ``grad`` is the starting gradient d(loss)/d(self): optional for a one-element tensor (1),
         required otherwise, and of this tensor's shape. Works in reverse topological
         order without recursion; each node passes its gradient on once, after all
         the nodes that use it.
@@ -894,7 +894,7 @@ class Tensor:
         if grad is None:
             if self.data.size != 1:
                 raise RuntimeError(
-                    f"backward: a seed gradient is required for a non-scalar output (shape {self.data.shape}); "
+                    f"backward: a starting gradient is required for a non-scalar output (shape {self.data.shape}); "
                     f"call backward(grad) with an array of that shape"
                 )
             seed = np.array(1.0, dtype=self.data.dtype).reshape(self.data.shape)
@@ -905,7 +905,7 @@ class Tensor:
                     seed = seed.reshape(self.data.shape)
                 else:
                     raise ValueError(
-                        f"backward: the seed gradient's shape {seed.shape} does not match the output's shape {self.data.shape}"
+                        f"backward: the gradient's shape {seed.shape} does not match the output's shape {self.data.shape}"
                     )
         return seed
 

@@ -288,9 +288,9 @@ def test_nan_propagates_through_values() -> None:
 
 def test_backward_needs_a_seed_for_non_scalar_outputs() -> None:
     x = Tensor(np.ones((2, 3)), requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"a seed gradient is required for a non-scalar output \(shape \(2, 3\)\)"):
+    with pytest.raises(RuntimeError, match=r"a starting gradient is required for a non-scalar output \(shape \(2, 3\)\)"):
         (x * 2).backward()
-    with pytest.raises(ValueError, match=r"the seed gradient's shape \(3,\) does not match the output's shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"the gradient's shape \(3,\) does not match the output's shape \(2, 3\)"):
         (x * 2).backward(np.ones(3))
     with pytest.raises(TypeError, match=r"backward: grad must be numeric"):
         (x * 2).backward("ones")
